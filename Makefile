@@ -1,0 +1,33 @@
+# One entry point for a newcomer with only Python: `make demo`, `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel of torch is pinned here; a CUDA user installs their own torch into
+# the venv first (see README), and this pin is then already satisfied or skipped.
+TORCH ?= torch==2.13.0
+
+.PHONY: install demo test test-slow bench clean
+
+$(BIN)/attnflow: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/attnflow
+
+demo: install
+	$(BIN)/attnflow reproduce --quick --out results/reproduce
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: install
+	$(BIN)/python -m pytest -n 2 -q -m slow
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) results

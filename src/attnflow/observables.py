@@ -1,0 +1,111 @@
+"""Order parameters of a token configuration (SCIENCE.md §3–4).
+
+* `fourier_modes`: mu_k = (1/n) sum_j e^{-i k theta_j} on the circle.
+* `gegenbauer_power`: S_k = (1/n^2) sum_{i,j} P_k(<x_i, x_j>), P_k = C_k^alpha / C_k^alpha(1),
+  alpha = (d-2)/2 (on the circle S_k = |mu_k|^2); grows like e^{2 gamma_k t} in the linear phase.
+* `mode_amplitudes`: sqrt(S_k), the circular |mu_k| in any dimension.
+* `energy`: E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>}, never decreasing along USA.
+* `order_parameter`: r = |(1/n) sum_j x_j| (Kuramoto's r on the circle).
+Tokens come as (n, d) unit vectors, NumPy or torch; results are NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.special import sph_harm_y
+
+from . import sphere
+from ._array import to_tensor
+from .interaction.circle import bessel_coefficients
+from .interaction.dense import DEFAULT_MEMORY_BUDGET, _block_rows
+
+PAIRWISE_BUDGET = 2**26
+
+
+def _tokens(x) -> torch.Tensor:
+    tensor, _ = to_tensor(x)
+    return tensor
+
+
+def fourier_modes(x, kmax: int) -> np.ndarray:
+    """mu_k = (1/n) sum_j e^{-i k theta_j}, k = 1..kmax, for (n, 2) tokens on the circle."""
+    theta = sphere.angles(_tokens(x))
+    k = torch.arange(1, kmax + 1, dtype=theta.dtype, device=theta.device)
+    phase = k[:, None] * theta[None, :]
+    return (torch.cos(phase).mean(1) - 1j * torch.sin(phase).mean(1)).cpu().numpy()
+
+
+def normalized_gegenbauer(k_max: int, dim: int, t: torch.Tensor) -> list[torch.Tensor]:
+    """P_0..P_kmax at t, P_k = C_k^{(d-2)/2}(t) / C_k^{(d-2)/2}(1), by the three-term recurrence
+    (k + d - 2) P_{k+1} = (2k + d - 2) t P_k - k P_{k-1}; Chebyshev T_k for d = 2, Legendre for d = 3."""
+    values = [torch.ones_like(t), t]
+    for k in range(1, k_max):
+        values.append(((2 * k + dim - 2) * t * values[k] - k * values[k - 1]) / (k + dim - 2))
+    return values[: k_max + 1]
+
+
+def gegenbauer_power(x, kmax: int) -> np.ndarray:
+    """S_k, k = 1..kmax (SCIENCE.md §3). O(n kmax) for d = 2 and 3 (moments, spherical
+    harmonics and the addition theorem); pairwise in memory-bounded blocks for d >= 4."""
+    tokens = _tokens(x)
+    dim = tokens.shape[1]
+    if dim == 2:
+        return np.abs(fourier_modes(tokens, kmax)) ** 2
+    if dim == 3:
+        return _legendre_power_s2(tokens.detach().cpu().numpy(), kmax)
+    n = tokens.shape[0]
+    total = torch.zeros(kmax, dtype=torch.float64, device=tokens.device)
+    rows = _block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
+    for start in range(0, n, rows):
+        inner = (tokens[start:start + rows] @ tokens.T).clamp_(-1, 1)
+        for k, p in enumerate(normalized_gegenbauer(kmax, dim, inner)[1:]):
+            total[k] += p.sum(dtype=torch.float64)
+    return (total / n**2).cpu().numpy()
+
+
+def _legendre_power_s2(x: np.ndarray, kmax: int) -> np.ndarray:
+    """S_k on S^2 = (4 pi / (2k+1)) sum_m |(1/n) sum_j Y_km(x_j)|^2 (addition theorem)."""
+    polar = np.arccos(np.clip(x[:, 2], -1, 1))
+    azimuth = np.arctan2(x[:, 1], x[:, 0])
+    power = np.empty(kmax)
+    for k in range(1, kmax + 1):
+        m = np.arange(-k, k + 1)[:, None]
+        harmonics = sph_harm_y(k, m, polar[None, :], azimuth[None, :]).mean(axis=1)
+        power[k - 1] = 4 * np.pi / (2 * k + 1) * np.sum(np.abs(harmonics) ** 2)
+    return power
+
+
+def mode_amplitudes(x, kmax: int) -> np.ndarray:
+    """sqrt(S_k), k = 1..kmax: |mu_k| on the circle, its Gegenbauer analogue on S^{d-1}."""
+    return np.sqrt(np.clip(gegenbauer_power(x, kmax), 0, None))
+
+
+def order_parameter(x) -> float:
+    """r = |(1/n) sum_j x_j|."""
+    return float(torch.linalg.vector_norm(_tokens(x).mean(0)))
+
+
+def energy(x, beta: float) -> float:
+    """E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>} (SCIENCE.md §1).
+
+    On the circle it is (1/2 beta)(I_0 + 2 sum_k I_k |mu_k|^2), O(n M); otherwise a
+    blocked pairwise sum. At beta = 0 (where E_beta - 1/(2 beta) has the limit
+    |mean x|^2 / 2) that limit is returned instead.
+    """
+    tokens = _tokens(x)
+    if beta == 0:
+        return 0.5 * order_parameter(tokens) ** 2
+    if tokens.shape[1] == 2:
+        _, b, i0 = bessel_coefficients(float(beta))
+        power = np.abs(fourier_modes(tokens, len(b))) ** 2
+        return math.exp(beta) * (i0 + float(np.dot(b, power))) / (2 * beta)
+    n = tokens.shape[0]
+    rows = _block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
+    total = 0.0
+    for start in range(0, n, rows):
+        inner = tokens[start:start + rows] @ tokens.T
+        total += float(torch.exp(beta * (inner - 1)).sum(dtype=torch.float64))
+    return math.exp(beta) * total / (2 * beta * n**2)

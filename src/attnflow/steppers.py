@@ -1,0 +1,56 @@
+"""One-step maps of the time integrators, in the coordinates of a flow (see flow.py).
+
+* `euler_step`: explicit Euler along the geodesic, y <- exp_y(h f(y)); order 1.
+  On the circle this is the seed's update theta <- theta + h dtheta/dt.
+* `rk4_step`: the classical Runge–Kutta method followed by the retraction; order 4.
+* `dopri5_step`: Dormand–Prince 5(4), embedded error estimate, FSAL; order 5.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def euler_step(flow, y, h):
+    return flow.geodesic(y, flow.rate(y), h)
+
+
+def rk4_step(flow, y, h):
+    k1 = flow.rate(y)
+    k2 = flow.rate(y + (h / 2) * k1)
+    k3 = flow.rate(y + (h / 2) * k2)
+    k4 = flow.rate(y + h * k3)
+    return flow.retract(y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4))
+
+
+_A = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+)
+_B_ERROR = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)  # b5 - b4
+
+
+def dopri5_step(flow, y, h, k1):
+    """One Dormand–Prince step from y with rate k1 = f(y).
+
+    Returns (y_new, error_vector, k_new) with k_new = f(y_new) (first same as last).
+    """
+    stages = [k1]
+    for row in _A[1:]:
+        stages.append(flow.rate(y + h * sum(a * k for a, k in zip(row, stages) if a != 0.0)))
+    y_new = y + h * sum(b * k for b, k in zip(_A[6], stages[:6]) if b != 0.0)
+    k_new = flow.rate(y_new)
+    error = h * sum(e * k for e, k in zip(_B_ERROR, stages + [k_new]) if e != 0.0)
+    return y_new, error, k_new
+
+
+def error_ratio(flow, y, error, rtol, atol) -> float:
+    """max over tokens of |error_i| / (atol + rtol |y_i|): the step is accepted when <= 1."""
+    scale = atol + rtol * flow.size(y)
+    magnitude = torch.linalg.vector_norm(error, dim=-1) if error.ndim == 2 else error.abs()
+    return float((magnitude / scale).max())
