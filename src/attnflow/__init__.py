@@ -2,11 +2,12 @@
 
 from . import init, observables, sphere
 from .errors import AttnflowError, EngineError, ParameterError
+from . import theory
 from .integrate import simulate
 from .interaction import velocity
 from .io import load, save
 from .model import Model
 
 __all__ = ["AttnflowError", "EngineError", "Model", "ParameterError", "init", "load", "observables", "save",
-           "simulate", "sphere", "velocity"]
+           "simulate", "sphere", "theory", "velocity"]
 __version__ = "0.1.0"

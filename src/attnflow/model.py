@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +44,6 @@ class Model:
     V: np.ndarray | None = None
     norm: str = "post"
     diffusion: float = 0.0
-    _checked: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
         check(self.kind in KINDS, "kind", self.kind, f"one of {', '.join(KINDS)}")
@@ -55,6 +54,8 @@ class Model:
         check(self.norm in NORMS, "norm", self.norm, f"one of {', '.join(NORMS)}")
         check(_is_real(self.diffusion) and math.isfinite(self.diffusion) and self.diffusion >= 0,
               "diffusion", self.diffusion, "a finite number >= 0")
+        check(self.diffusion == 0 or self.norm == "post", "diffusion", self.diffusion,
+              "0 with norm='pre' (noise is Brownian motion on the sphere)")
         object.__setattr__(self, "beta", float(self.beta))
         object.__setattr__(self, "dim", int(self.dim))
         object.__setattr__(self, "diffusion", float(self.diffusion))
