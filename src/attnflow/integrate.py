@@ -78,7 +78,7 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     x, _ = to_tensor(x0, "x0", torch_dtype or (None if isinstance(x0, torch.Tensor) else torch.float64),
                      torch_device)
     check_tokens(model, x, "x0")
-    if model.norm == "post":
+    if model.norm != "pre":
         tolerance = 1e-10 if x.dtype == torch.float64 else 1e-5
         deviation = float((torch.linalg.vector_norm(x, dim=1) - 1).abs().max())
         check(deviation <= tolerance, "x0", f"rows with | |x| - 1 | up to {deviation:.2e}",

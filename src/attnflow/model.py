@@ -10,7 +10,7 @@ import numpy as np
 from .errors import check
 
 KINDS = ("sa", "usa")
-NORMS = ("post", "pre")
+NORMS = ("post", "pre", "ngpt")
 
 
 def _as_matrix(name: str, value, dim: int) -> np.ndarray | None:
@@ -33,6 +33,7 @@ class Model:
     Q, K, V   optional d x d matrices; None means the identity
     norm      "post": tokens stay on the sphere (projection P_x);
               "pre": tokens move in R^d, attention acts on directions x/|x|, no projection
+              "ngpt": on the sphere, dx_i/dt = P_{x_i}(A_i / |A_i|) (h -> 0 limit of nGPT's update)
     diffusion D >= 0: adds sqrt(2D) dB, Brownian motion on the sphere (generator D*Laplacian)
     """
 

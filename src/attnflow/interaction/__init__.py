@@ -51,7 +51,10 @@ def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: 
     if model.norm == "pre":
         return dense.attention(model.kind, model.beta, sphere.normalize(x), model.Q, model.K, model.V,
                                memory_budget)
-    return sphere.project(x, dense.attention(model.kind, model.beta, x, model.Q, model.K, model.V, memory_budget))
+    output = dense.attention(model.kind, model.beta, x, model.Q, model.K, model.V, memory_budget)
+    if model.norm == "ngpt":  # nGPT-style: the attention output is normalised before the update
+        output = output / torch.linalg.vector_norm(output, dim=1, keepdim=True)
+    return sphere.project(x, output)
 
 
 def velocity(model: Model, x, engine: str | None = None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
