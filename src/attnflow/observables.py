@@ -109,3 +109,23 @@ def energy(x, beta: float) -> float:
         inner = tokens[start:start + rows] @ tokens.T
         total += float(torch.exp(beta * (inner - 1)).sum(dtype=torch.float64))
     return math.exp(beta) * total / (2 * beta * n**2)
+
+
+def r0(x) -> float:
+    """R_0 = |integral x dmu|^2 = |(1/n) sum_j x_j|^2, the hypothesis R_0 > 0 of Chen et al. (SCIENCE.md §4)."""
+    return order_parameter(x) ** 2
+
+
+def w2_to_dirac(x) -> float:
+    """W_2(mu, delta_z) at the nearest Dirac mass z = xbar/|xbar| (SCIENCE.md §4).
+
+    W_2(mu, delta_z)^2 = (1/n) sum_j |x_j - z|^2 = 2 - 2 <z, xbar>, minimal at z = xbar/|xbar|
+    (any z when xbar = 0, where W_2 = sqrt 2). Summed as squared distances rather than
+    2 - 2|xbar|, so it stays accurate down to W_2 ~ 1e-15 instead of 1e-8.
+    """
+    tokens = _tokens(x).to(torch.float64)
+    mean = tokens.mean(0)
+    size = torch.linalg.vector_norm(mean)
+    if float(size) == 0.0:
+        return math.sqrt(2.0)
+    return float(torch.linalg.vector_norm(tokens - mean / size, dim=1).square().mean().sqrt())

@@ -1,0 +1,74 @@
+"""Local clustering rates (SCIENCE.md §4): at a single cluster, and at two antipodal clusters.
+
+**At a point mass.** Linearise the dynamics (SCIENCE.md §1, identity parameters) at
+x_i = z + e_i, |z| = 1, e_i tangent at z and small. Every weight e^{beta<x_i,x_j>}
+equals e^beta (1 + O(|e|^2)), and the SA weights are 1/n + w_ij with sum_j w_ij = 0, so
+the attention output is c (xbar + O(|e|^3)), c = e^beta (USA) or 1 (SA), and
+P_{x_i} xbar = ebar - e_i + O(|e|^2). Hence
+
+    d/dt (e_i - ebar) = -c (e_i - ebar),    c_SA = 1,   c_USA = e^beta,          (R1)
+
+in every dimension d and for every beta. Since W_2(mu, delta)^2 = (1/n) sum_j |x_j - z|^2
+= (1/n) sum |e_i - ebar|^2 + O(|e|^4) at the nearest Dirac, W_2(mu_t, delta) ~ C e^{-c t}
+in the late phase: the rate is 1 for SA whatever beta and e^beta for USA (the
+equiangular model gives the same: 1 - rho ~ e^{-2 c t}, W_2^2 proportional to 1 - rho).
+nGPT-style normalisation divides the output by |A| -> c, so its rate is 1 for both.
+Chen, Lin, Polyanskiy, Rigollet (2025) prove W_2(mu_t, delta) <= C e^{-t/100} for small
+beta, an L^2 initial density and R_0 > 0: a sufficient, not sharp, rate.
+
+**Two antipodal clusters on the circle** (the counterexample for large beta). Masses m at
+angle 0 and 1 - m at pi form a stationary state with R_0 = (2m - 1)^2 > 0. A test token
+at pi + phi moves by dphi/dt = -(1/Z) [(1-m) g(phi) + m g(phi + pi)], g(phi) =
+e^{beta cos phi} sin phi, Z = 1 (USA) or (1-m) e^beta + m e^{-beta} (SA, the SA normaliser
+at pi). Linearising, the cluster at pi spreads out at the rate
+
+    lambda(beta, m) = (m e^{-beta} - (1 - m) e^{beta}) / Z,                       (R2)
+
+negative (the small cluster holds together) exactly when beta > beta_c = (1/2) log(m/(1-m)).
+Reflection symmetry theta -> -theta is preserved by the dynamics and forbids the relative
+rotation of the two clusters (their one other, always unstable, mode: rate e^{-beta}/Z'),
+so a reflection-symmetric start with beta > beta_c converges to two clusters, not one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import check
+from ..model import KINDS
+
+
+def _check_beta(beta, kind):
+    check(isinstance(beta, (int, float, np.integer, np.floating)) and not isinstance(beta, bool)
+          and math.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
+    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
+
+
+def point_mass_rate(beta: float, kind: str = "sa", norm: str = "post") -> float:
+    """c in W_2(mu_t, delta) ~ C e^{-c t} near a single cluster, equation (R1):
+    1 for SA, e^beta for USA (post-LN); 1 for both with norm="ngpt"."""
+    _check_beta(beta, kind)
+    check(norm in ("post", "ngpt"), "norm", norm, "post or ngpt (Pre-LN clusters polynomially)")
+    return math.exp(beta) if (kind == "usa" and norm == "post") else 1.0
+
+
+def antipodal_split_rate(beta, mass: float, kind: str = "usa"):
+    """lambda(beta, m) of equation (R2): the growth rate (> 0: unstable) of the spread of the
+    cluster of mass 1 - m at angle pi facing a cluster of mass m at 0 on the circle."""
+    check(isinstance(mass, (int, float, np.floating)) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
+    beta = np.asarray(beta, dtype=np.float64)
+    _check_beta(float(beta.max()) if beta.size else 0.0, kind)
+    check(bool(np.all(beta >= 0)), "beta", beta, "numbers >= 0")
+    numerator = mass * np.exp(-beta) - (1 - mass) * np.exp(beta)
+    if kind == "usa":
+        return numerator
+    return numerator / ((1 - mass) * np.exp(beta) + mass * np.exp(-beta))
+
+
+def antipodal_threshold(mass: float) -> float:
+    """beta_c = (1/2) log(m / (1 - m)): above it the antipodal cluster of mass 1 - m <= 1/2 is
+    stable against splitting (equation (R2)); 0 for m <= 1/2."""
+    check(isinstance(mass, (int, float, np.floating)) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
+    return max(0.0, 0.5 * math.log(mass / (1 - mass)))
