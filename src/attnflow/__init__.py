@@ -1,6 +1,7 @@
 """attnflow: the mathematics of transformers as interacting particles on the sphere."""
 
 from . import init, observables, sphere
+from . import layer
 from .errors import AttnflowError, EngineError, ParameterError
 from . import theory
 from .integrate import simulate

@@ -1,6 +1,6 @@
 """What the theory predicts (SCIENCE.md §3–4), with NumPy/SciPy."""
 
 from .linear import dominant_mode, growth_rates
-from . import equiangular  # noqa: E402  (equiangular model, SCIENCE.md §4)
+from . import equiangular, long_context, rates  # SCIENCE.md §4: equiangular model, long context, rates
 
 __all__ = ["dominant_mode", "growth_rates"]
