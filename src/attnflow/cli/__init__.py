@@ -39,3 +39,4 @@ def main() -> None:
 
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
+from . import sweep  # noqa: E402,F401

@@ -26,7 +26,7 @@ from .tasks import get
 
 @dataclass
 class Failure:
-    """A grid point whose task raised: its flat index, parameters and error line."""
+    """A grid point whose task raised: its flat index, grid parameters and error line."""
 
     index: int
     params: dict
@@ -108,7 +108,7 @@ def run_sweep(spec, out=None, scheduler=None, workers: int | None = None, overwr
                         status, value = "error", f"{type(error).__name__}: {error}"
                 if status != "ok":
                     store.fail(index, value)
-                    report.failures.append(Failure(index, spec.point(index), value))
+                    report.failures.append(Failure(index, _grid_values(spec, index), value))
                 report.computed += 1
                 future.release()
                 if progress is not None:
@@ -116,6 +116,11 @@ def run_sweep(spec, out=None, scheduler=None, workers: int | None = None, overwr
         finally:
             client.cancel(list(futures))
     return report
+
+
+def _grid_values(spec, index: int) -> dict:
+    point = spec.point(index)
+    return {name: point[name] for axis in spec.axes for name in axis.values}
 
 
 @contextlib.contextmanager

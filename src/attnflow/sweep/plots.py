@@ -1,0 +1,103 @@
+"""Figures from sweep stores (matplotlib, Agg backend): they read only the store, so they work on
+a finished sweep, a resumed one, or one still running (points not done yet are NaN and skipped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from ..errors import AttnflowError  # noqa: E402
+from .store import DONE  # noqa: E402
+
+
+def open_sweep(store) -> xr.Dataset:
+    """The sweep store as a Dataset, with points not done masked to NaN."""
+    path = Path(store)
+    if not (path / ".zattrs").exists() and not (path / "zarr.json").exists():
+        raise AttnflowError(f"store={str(path)!r} is not a Zarr store")
+    ds = xr.open_zarr(path)
+    if "sweep_task" not in ds.attrs:
+        raise AttnflowError(f"store={str(path)!r} is not a sweep store (no sweep_task attribute)")
+    done = ds["status"] == DONE
+    return ds.assign({name: ds[name].where(done) for name in ds.attrs["sweep_record"]})
+
+
+def cluster_counts(ds: xr.Dataset):
+    """Mean number of clusters (± one standard deviation over seeds) against beta, one line per n,
+    with the predicted k* = argmax_k gamma_k (SCIENCE.md §3) as a step line."""
+    counts = ds["cluster_count"]
+    others = [d for d in counts.dims if d not in ("beta", "n")]
+    mean, spread = counts.mean(others), counts.std(others)
+    figure, ax = plt.subplots(figsize=(6, 4))
+    for n in ds["n"].values if "n" in counts.dims else [None]:
+        m = mean.sel(n=n) if n is not None else mean
+        s = spread.sel(n=n) if n is not None else spread
+        ax.errorbar(ds["beta"].values, m.values, yerr=s.values, marker="o", capsize=3, label=f"n = {n}")
+    if "dominant_mode" in ds:
+        predicted = ds["dominant_mode"].max([d for d in ds["dominant_mode"].dims if d != "beta"])
+        ax.step(ds["beta"].values, predicted.values, where="mid", color="black", label="k* (linear theory)")
+    ax.set_xlabel(r"$\beta$")
+    ax.set_ylabel("clusters at the first metastable time")
+    ax.legend()
+    figure.tight_layout()
+    return figure
+
+
+def phase_diagram(ds: xr.Dataset):
+    """Fraction of seeds with all pairwise inner products above the threshold, over (beta, t);
+    one panel per dim."""
+    fraction = ds["clustered"].mean([d for d in ds["clustered"].dims if d not in ("beta", "dim", "time")])
+    dims = list(ds["dim"].values) if "dim" in fraction.dims else [ds.attrs.get("dim")]
+    figure, axes = plt.subplots(1, len(dims), figsize=(4 * len(dims), 3.6), squeeze=False, sharey=True)
+    for ax, dim in zip(axes[0], dims):
+        panel = fraction.sel(dim=dim) if "dim" in fraction.dims else fraction
+        image = ax.pcolormesh(ds["beta"].values, ds["time"].values, panel.transpose("time", "beta").values,
+                              vmin=0, vmax=1, cmap="magma", shading="nearest")
+        ax.set_title(f"d = {dim}")
+        ax.set_xlabel(r"$\beta$")
+    axes[0][0].set_ylabel("t")
+    figure.colorbar(image, ax=axes[0].tolist(), label="fraction in one cluster")
+    return figure
+
+
+def final_values(ds: xr.Dataset):
+    """Each recorded scalar series of a `simulate` sweep at its last time, against the first grid dim
+    (one line per value of the second, mean over the rest)."""
+    grid = [d for d in ds["status"].dims]
+    names = [n for n in ds.attrs["sweep_record"] if set(ds[n].dims) - set(grid) <= {"time"}]
+    if not names:
+        raise AttnflowError("no scalar output to plot (record energy or order_parameter)")
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = ds[name].isel(time=-1) if "time" in ds[name].dims else ds[name]
+        values = values.mean(grid[2:]) if len(grid) > 2 else values
+        for label in ds[grid[1]].values if len(grid) > 1 else [None]:
+            line = values.sel({grid[1]: label}) if label is not None else values
+            ax.plot(ds[grid[0]].values, line.values, marker="o", label=None if label is None else f"{grid[1]} = {label}")
+        ax.set_xlabel(grid[0])
+        ax.set_ylabel(f"{name} at t_end")
+        if len(grid) > 1:
+            ax.legend()
+    figure.tight_layout()
+    return figure
+
+
+FIGURES = {"cluster_count": cluster_counts, "phase_diagram": phase_diagram, "simulate": final_values}
+
+
+def plot_store(store, out) -> Path:
+    """Draw the figure of a sweep store (chosen by its task) into the image file `out`."""
+    ds = open_sweep(store)
+    task = ds.attrs["sweep_task"]
+    if task not in FIGURES:
+        raise AttnflowError(f"no figure for task {task!r}; figures exist for {', '.join(FIGURES)}")
+    figure = FIGURES[task](ds)
+    figure.savefig(out, dpi=120)
+    plt.close(figure)
+    return Path(out)
