@@ -1,4 +1,16 @@
-"""Finding clusters of tokens on the sphere: count, centres, masses."""
+"""Finding clusters of tokens on the sphere, or of a density on the circle: count, centres, masses.
+
+Particles (`find_clusters`, any d): a density-based detector. On a seeded subsample, a token is a
+*core* token when its cap of geodesic radius `radius` holds at least `contrast` times the mass the
+uniform measure puts in such a cap; core tokens closer than `radius` are linked (single linkage on
+core tokens only, so a few tokens in flight between two clusters cannot chain them together);
+every token within `radius` of a core token of a cluster joins it, the others are stragglers
+(label -1). Clusters lighter than `min_mass` are dropped.
+
+Densities on the circle (`find_clusters_density`): the arcs where the density exceeds `contrast`
+times the uniform density 1/(2 pi) are the clusters; each one's mass is its integral and its centre
+the density-weighted circular mean over the arc.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.special import betainc
 
 from ._array import to_tensor
+from .errors import check
+
+BLOCK = 2**22  # entries of a token-by-core inner-product block
 
 
 @dataclass
@@ -21,32 +37,120 @@ class Clusters:
     labels: np.ndarray
 
 
-def find_clusters(x, radius: float = 0.2, min_mass: float = 0.01, sample: int = 2000, seed: int = 0) -> Clusters:
-    """Clusters of tokens x (n, d): groups of points linked by geodesic steps < `radius` (single
-    linkage on a random subsample of `sample` tokens), keeping groups of mass >= `min_mass`;
-    every token within `radius` of a kept centre joins it, the rest are stragglers."""
+def cap_fraction(radius: float, dim: int) -> float:
+    """Uniform probability of a geodesic cap of angular radius `radius` on S^{d-1}:
+    (1/2) I_{sin^2 r}((d-1)/2, 1/2) for r <= pi/2 (regularised incomplete beta), 1 - that of pi - r beyond."""
+    if radius >= np.pi:
+        return 1.0
+    if radius > np.pi / 2:
+        return 1.0 - cap_fraction(np.pi - radius, dim)
+    return 0.5 * float(betainc((dim - 1) / 2, 0.5, np.sin(radius) ** 2))
+
+
+def _check_options(radius, min_mass, contrast):
+    check(np.isfinite(radius) and 0 < radius < np.pi, "radius", radius, "a number in (0, pi)")
+    check(np.isfinite(min_mass) and 0 <= min_mass <= 1, "min_mass", min_mass, "a number in [0, 1]")
+    check(np.isfinite(contrast) and contrast > 0, "contrast", contrast, "a finite number > 0")
+
+
+def _sorted_result(centers: np.ndarray, labels: np.ndarray, weights: np.ndarray, min_mass: float) -> Clusters:
+    """Drop clusters lighter than `min_mass` (their members become -1) and order by mass, descending."""
+    total = weights.sum()
+    masses = np.array([weights[labels == c].sum() / total for c in range(len(centers))])
+    keep = np.flatnonzero(masses >= min_mass)
+    keep = keep[np.argsort(-masses[keep], kind="stable")]
+    relabel = np.full(len(centers) + 1, -1)
+    relabel[keep] = np.arange(len(keep))
+    return Clusters(len(keep), centers[keep].reshape(len(keep), -1), masses[keep], relabel[labels])
+
+
+def find_clusters(x, radius: float = 0.2, min_mass: float = 0.01, contrast: float = 3.0, sample: int = 2000,
+                  seed: int = 0) -> Clusters:
+    """Clusters of tokens x (n, d) on S^{d-1}, by the density-based rule of this module's docstring.
+
+    radius    geodesic radius (rad) of the neighbourhoods and of the linking/joining distance
+    min_mass  smallest fraction of all tokens a cluster must hold
+    contrast  core tokens see at least `contrast` times the uniform mass in their cap
+    sample    size of the seeded subsample on which core tokens and links are found (all tokens are labelled)
+    """
+    _check_options(radius, min_mass, contrast)
+    check(isinstance(sample, (int, np.integer)) and sample >= 2, "sample", sample, "an integer >= 2")
     tensor, _ = to_tensor(x)
-    points = tensor.detach().cpu().numpy()
+    check(tensor.ndim == 2 and tensor.shape[0] >= 1 and tensor.shape[1] >= 2, "x",
+          f"array of shape {tuple(tensor.shape)}", "(n, d) tokens with n >= 1, d >= 2")
+    points = tensor.detach().cpu().numpy().astype(np.float64)
     points = points / np.linalg.norm(points, axis=1, keepdims=True)
+    n, dim = points.shape
     rng = np.random.default_rng(seed)
-    subset = points if len(points) <= sample else points[rng.choice(len(points), sample, replace=False)]
-    if len(subset) == 1:
-        groups = np.ones(1, dtype=int)
+    subset = points if n <= sample else points[rng.choice(n, sample, replace=False)]
+    cos_radius = np.cos(radius)
+    near = (subset @ subset.T) >= cos_radius
+    needed = max(2.0, contrast * cap_fraction(radius, dim) * len(subset))
+    core = subset[near.sum(1) >= needed]
+    if len(core) == 0:
+        return Clusters(0, np.zeros((0, dim)), np.zeros(0), np.full(n, -1))
+    if len(core) == 1:
+        groups = np.zeros(1, dtype=int)
     else:
         chord = 2 * np.sin(radius / 2)
-        groups = fcluster(linkage(subset, method="single"), t=chord, criterion="distance")
+        groups = fcluster(linkage(core, method="single"), t=chord, criterion="distance") - 1
+    sums = np.zeros((groups.max() + 1, dim))
+    np.add.at(sums, groups, core)
+    centers = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    labels = np.full(n, -1)
+    rows = max(1, BLOCK // len(core))
+    for start in range(0, n, rows):  # each token joins the cluster of its nearest core token within radius
+        inner = points[start:start + rows] @ core.T
+        nearest = np.argmax(inner, axis=1)
+        close = inner[np.arange(len(nearest)), nearest] >= cos_radius
+        labels[start:start + rows] = np.where(close, groups[nearest], -1)
+    return _sorted_result(centers, labels, np.ones(n), min_mass)
+
+
+def find_clusters_density(density, min_mass: float = 0.01, contrast: float = 2.0) -> Clusters:
+    """Clusters of a density on the circle sampled on the uniform grid theta_i = 2 pi i / N (any
+    normalisation; masses are fractions of the total): the periodic arcs where density > contrast / (2 pi)
+    after normalising to integral 1. Labels are per grid point."""
+    check(np.isfinite(min_mass) and 0 <= min_mass <= 1, "min_mass", min_mass, "a number in [0, 1]")
+    check(np.isfinite(contrast) and contrast > 0, "contrast", contrast, "a finite number > 0")
+    rho = np.asarray(density, dtype=np.float64)
+    check(rho.ndim == 1 and len(rho) >= 3 and bool(np.all(np.isfinite(rho))) and bool(np.all(rho >= 0))
+          and rho.sum() > 0, "density", f"array of shape {rho.shape}",
+          "a 1-d array of >= 3 finite non-negative values with a positive sum")
+    size = len(rho)
+    theta = 2 * np.pi * np.arange(size) / size
+    rho = rho / (rho.sum() * 2 * np.pi / size)
+    above = rho > contrast / (2 * np.pi)
+    labels = np.full(size, -1)
+    if above.all():
+        return Clusters(0, np.zeros((0, 2)), np.zeros(0), labels)
+    shift = int(np.argmin(above))  # start the scan on a point below threshold so no arc wraps around
+    order = np.roll(np.arange(size), -shift)
+    arcs, current = [], []
+    for i in order:
+        if above[i]:
+            current.append(i)
+        elif current:
+            arcs.append(current)
+            current = []
+    if current:
+        arcs.append(current)
     centers = []
-    for g in np.unique(groups):
-        members = subset[groups == g]
-        if len(members) / len(subset) >= min_mass:
-            mean = members.mean(0)
-            centers.append(mean / np.linalg.norm(mean))
-    centers = np.array(centers).reshape(-1, points.shape[1])
-    inner = points @ centers.T
-    labels = np.argmax(inner, axis=1)
-    labels[np.arccos(np.clip(inner.max(axis=1), -1, 1)) > radius] = -1
-    masses = np.array([(labels == c).mean() for c in range(len(centers))])
-    order = np.argsort(-masses, kind="stable")
-    relabel = np.full(len(centers) + 1, -1)
-    relabel[order] = np.arange(len(order))
-    return Clusters(len(centers), centers[order], masses[order], relabel[labels])
+    for c, arc in enumerate(arcs):
+        labels[arc] = c
+        moment = np.sum(rho[arc] * np.exp(1j * theta[arc]))
+        centers.append([moment.real / abs(moment), moment.imag / abs(moment)])
+    return _sorted_result(np.array(centers).reshape(-1, 2), labels, rho, min_mass)
+
+
+def angle_density(theta, bins: int = 256, smoothing: float = 0.02) -> np.ndarray:
+    """A density on the uniform circle grid of `bins` points from angles `theta`: the histogram convolved
+    with a periodic Gaussian of width `smoothing` (rad), normalised to integral 1."""
+    check(isinstance(bins, (int, np.integer)) and bins >= 3, "bins", bins, "an integer >= 3")
+    check(np.isfinite(smoothing) and smoothing >= 0, "smoothing", smoothing, "a finite number >= 0")
+    counts, _ = np.histogram(np.mod(np.asarray(theta, dtype=np.float64), 2 * np.pi), bins=bins,
+                             range=(0, 2 * np.pi))
+    k = np.fft.rfftfreq(bins, d=1 / bins)
+    smooth = np.fft.irfft(np.fft.rfft(counts) * np.exp(-0.5 * (k * smoothing) ** 2), n=bins)
+    smooth = np.clip(smooth, 0, None)
+    return smooth / (smooth.sum() * 2 * np.pi / bins)

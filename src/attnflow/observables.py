@@ -19,6 +19,7 @@ from scipy.special import sph_harm_y
 
 from . import sphere
 from ._array import to_tensor
+from .errors import check
 from .interaction.circle import bessel_coefficients
 from .interaction.dense import DEFAULT_MEMORY_BUDGET, _block_rows
 
@@ -129,3 +130,22 @@ def w2_to_dirac(x) -> float:
     if float(size) == 0.0:
         return math.sqrt(2.0)
     return float(torch.linalg.vector_norm(tokens - mean / size, dim=1).square().mean().sqrt())
+
+
+def inner_product_histogram(x, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Histogram of the pairwise inner products <x_i, x_j>, i < j, over [-1, 1]: (density, edges), the
+    density integrating to 1 (SCIENCE.md §5: the layer-by-layer histograms of real tokens). Computed in
+    memory-bounded blocks; uniform tokens on S^{d-1} give the density proportional to (1 - t^2)^{(d-3)/2}."""
+    tokens = _tokens(x)
+    check(isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and bins >= 1, "bins", bins,
+          "an integer >= 1")
+    n = tokens.shape[0]
+    check(n >= 2, "x", f"{n} token(s)", "at least 2 tokens")
+    counts = torch.zeros(bins, dtype=torch.float64, device=tokens.device)
+    rows = _block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
+    for start in range(0, n, rows):
+        inner = (tokens[start:start + rows] @ tokens.T).clamp_(-1, 1)
+        upper = torch.triu(torch.ones_like(inner, dtype=torch.bool), diagonal=start + 1)
+        counts += torch.histc(inner[upper].to(torch.float64), bins=bins, min=-1, max=1)
+    edges = np.linspace(-1, 1, bins + 1)
+    return (counts / (counts.sum() * (2 / bins))).cpu().numpy(), edges

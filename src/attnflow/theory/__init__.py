@@ -1,6 +1,8 @@
 """What the theory predicts (SCIENCE.md §3–4), with NumPy/SciPy."""
 
-from .linear import dominant_mode, growth_rates
+from .linear import (DominantModeInterval, dominant_mode, dominant_mode_table, emergence_time, finite_n_mode,
+                     funk_hecke_factor, growth_rates, harmonic_component, predicted_angles, predicted_sites)
 from . import equiangular, long_context, rates  # SCIENCE.md §4: equiangular model, long context, rates
 
-__all__ = ["dominant_mode", "growth_rates"]
+__all__ = ["DominantModeInterval", "dominant_mode", "dominant_mode_table", "emergence_time", "finite_n_mode",
+           "funk_hecke_factor", "growth_rates", "harmonic_component", "predicted_angles", "predicted_sites"]

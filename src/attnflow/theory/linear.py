@@ -10,11 +10,18 @@ Everything is computed in logarithms with exponentially scaled Bessel functions
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import torch
+from scipy.optimize import brentq
+from scipy.spatial import cKDTree
 from scipy.special import gammaln, ive
 
+from .._array import to_tensor
 from ..errors import check
 from ..model import KINDS
+from ..observables import fourier_modes, gegenbauer_power, normalized_gegenbauer
 
 
 def _check(beta, dim, kmax=1):
@@ -58,3 +65,154 @@ def dominant_mode(beta: float, dim: int) -> int:
     _check(beta, dim)
     kmax = int(8 + 4 * np.sqrt(beta + 1))  # k* grows like sqrt(beta)
     return int(np.argmax(growth_rates(beta, dim, kmax, kind="sa"))) + 1
+
+
+def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:
+    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (SCIENCE.md §3):
+    the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
+    degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
+    _check(beta, dim, kmax)
+    check(beta > 0, "beta", beta, "a finite number > 0")
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    return np.exp(_log_scaled_bessel_ratio(k, float(beta), dim) + (0.0 if scaled else float(beta)))
+
+
+def emergence_time(beta: float, dim: int, n: int, kind: str = "usa") -> float:
+    """End of the linear phase from n i.i.d. uniform tokens (SCIENCE.md §3): the amplitudes start near
+    n^{-1/2} and the dominant one reaches O(1) at t = log(sqrt(n)) / gamma_{k*}."""
+    _check(beta, dim)
+    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2, "n", n, "an integer >= 2")
+    k_star = dominant_mode(beta, dim)
+    rate = growth_rates(beta, dim, k_star, kind=kind)[-1]
+    check(rate > 0, "beta", beta, "a value where the dominant growth rate is positive")
+    return float(0.5 * np.log(n) / rate)
+
+
+@dataclass(frozen=True)
+class DominantModeInterval:
+    """k* = `k` for `beta_start` <= beta < `beta_end` (beta_end = inf for the last row)."""
+
+    k: int
+    beta_start: float
+    beta_end: float
+
+
+def dominant_mode_table(beta_max: float, dim: int) -> list[DominantModeInterval]:
+    """The table k*(beta) for 0 <= beta <= beta_max (SCIENCE.md §3): the beta values where k* changes
+    are the roots of gamma_k(beta) = gamma_{k'}(beta) (k' the next dominant index), found by bracketing
+    on a fine grid and refined with Brent's method on log(gamma_k / gamma_{k'})."""
+    _check(beta_max, dim)
+    check(beta_max > 0, "beta_max", beta_max, "a finite number > 0")
+    grid = np.concatenate([[1e-3], np.linspace(1e-2, beta_max, max(200, int(20 * beta_max)))])
+    modes = np.array([dominant_mode(b, dim) for b in grid])
+    rows, start, current = [], 0.0, int(modes[0])
+    for i in np.flatnonzero(np.diff(modes)):
+        following = int(modes[i + 1])
+        kmax = max(current, following)
+
+        def log_ratio(b, a=current, c=following, kmax=kmax):
+            rates = growth_rates(b, dim, kmax, kind="sa")
+            return np.log(rates[a - 1]) - np.log(rates[c - 1])
+
+        threshold = float(brentq(log_ratio, grid[i], grid[i + 1], xtol=1e-12))
+        rows.append(DominantModeInterval(current, start, threshold))
+        start, current = threshold, following
+    rows.append(DominantModeInterval(current, start, float("inf")))
+    return rows
+
+
+def predicted_angles(x0, k: int) -> np.ndarray:
+    """Circle: the k predicted cluster angles theta_m = (2 pi m - arg mu_k) / k in [0, 2 pi), sorted, with
+    mu_k = (1/n) sum_j e^{-i k theta_j(0)} (SCIENCE.md §3, "where the clusters form")."""
+    check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
+    tokens, _ = to_tensor(x0, "x0")
+    check(tokens.ndim == 2 and tokens.shape[1] == 2, "x0", f"array of shape {tuple(tokens.shape)}",
+          "(n, 2) tokens on the circle")
+    mu = fourier_modes(tokens, k)[k - 1]
+    return np.sort(np.mod((2 * np.pi * np.arange(k) - np.angle(mu)) / k, 2 * np.pi))
+
+
+def harmonic_component(x0, k: int, points) -> np.ndarray:
+    """The degree-k part of the empirical measure of x0 at `points` (m, d), up to a positive factor:
+    (1/n) sum_j P_k(<x, x_j>), P_k = C_k^{(d-2)/2} / C_k^{(d-2)/2}(1) (addition theorem, SCIENCE.md §3)."""
+    tokens, _ = to_tensor(x0, "x0")
+    where = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=tokens.dtype, device=tokens.device)
+    inner = (where @ tokens.T).clamp_(-1, 1)
+    return normalized_gegenbauer(k, tokens.shape[1], inner)[k].mean(1).cpu().numpy()
+
+
+def _search_points(dim: int, count: int) -> np.ndarray:
+    """A near-uniform point set on S^{d-1}: a Fibonacci lattice on S^2, seeded uniform points otherwise."""
+    if dim == 3:
+        i = np.arange(count) + 0.5
+        z = 1 - 2 * i / count
+        phi = np.pi * (1 + 5**0.5) * i
+        r = np.sqrt(1 - z**2)
+        return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
+    g = np.random.default_rng(0).standard_normal((count, dim))
+    return g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+def _refine_maximum(x0, k: int, start: np.ndarray, step: float, iterations: int = 40) -> np.ndarray:
+    """Pattern search for a local maximum of the degree-k component, moving along +-tangent directions."""
+    point = start
+    value = harmonic_component(x0, k, point[None])[0]
+    for _ in range(iterations):
+        basis = np.linalg.svd(np.eye(len(point)) - np.outer(point, point))[0][:, : len(point) - 1]
+        moves = np.concatenate([basis.T, -basis.T])
+        candidates = np.cos(step) * point + np.sin(step) * moves
+        values = harmonic_component(x0, k, candidates)
+        if values.max() > value:
+            point, value = candidates[np.argmax(values)], values.max()
+        else:
+            step /= 2
+    return point
+
+
+def predicted_sites(x0, k: int, relative: float = 0.5, search_points: int = 4000) -> np.ndarray:
+    """Predicted cluster sites (unit vectors, (m, d)) from the initial tokens x0 and the dominant degree k.
+
+    Circle: the k points at `predicted_angles(x0, k)`. Dimension d >= 3: the local maxima on the sphere of
+    the degree-k component of the initial empirical measure (`harmonic_component`), found on a near-uniform
+    search set of `search_points` points and refined by pattern search, keeping those whose value is at
+    least `relative` times the largest (SCIENCE.md §3).
+    """
+    check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
+    check(0 <= relative <= 1, "relative", relative, "a number in [0, 1]")
+    tokens, _ = to_tensor(x0, "x0")
+    check(tokens.ndim == 2 and tokens.shape[1] >= 2, "x0", f"array of shape {tuple(tokens.shape)}",
+          "(n, d) tokens with d >= 2")
+    dim = tokens.shape[1]
+    if dim == 2:
+        theta = predicted_angles(tokens, k)
+        return np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    grid = _search_points(dim, search_points)
+    values = harmonic_component(tokens, k, grid)
+    spacing = np.sqrt(4 * np.pi / search_points) if dim == 3 else 0.3
+    neighbours = cKDTree(grid).query_ball_point(grid, r=2.5 * spacing)
+    peaks = [i for i, near in enumerate(neighbours) if values[i] >= values[near].max()]
+    refined = np.array([_refine_maximum(tokens, k, grid[i], spacing / 2) for i in peaks])
+    heights = harmonic_component(tokens, k, refined)
+    keep = heights >= relative * heights.max()
+    sites, heights = refined[keep], heights[keep]
+    order = np.argsort(-heights)
+    distinct = []
+    for i in order:  # peaks that refined onto the same maximum count once
+        if all(np.arccos(np.clip(sites[i] @ sites[j], -1, 1)) > spacing for j in distinct):
+            distinct.append(i)
+    return sites[distinct]
+
+
+def finite_n_mode(x0, beta: float, kind: str = "usa", kmax: int | None = None) -> int:
+    """Finite-n predictor of the first metastable structure: the degree k whose amplitude A_k(0) = sqrt(S_k)
+    of the actual initial tokens reaches 1 first under the linear growth A_k(0) e^{gamma_k t}, i.e.
+    argmin_k log(1 / A_k(0)) / gamma_k (equivalently argmax_k A_k(0) e^{gamma_k t} at that time)."""
+    tokens, _ = to_tensor(x0, "x0")
+    dim = tokens.shape[1]
+    _check(beta, dim)
+    kmax = 2 * dominant_mode(beta, dim) + 2 if kmax is None else kmax
+    rates = growth_rates(beta, dim, kmax, kind=kind, scaled=True)
+    amplitudes = np.sqrt(np.clip(gegenbauer_power(tokens, kmax), 1e-300, None))
+    with np.errstate(divide="ignore"):
+        crossing = np.where(rates > 0, -np.log(np.minimum(amplitudes, 1.0)) / rates, np.inf)
+    return int(np.argmin(crossing)) + 1

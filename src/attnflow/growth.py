@@ -1,0 +1,50 @@
+"""Growth rates fitted over the linear window of a run (SCIENCE.md §3).
+
+In the linear phase each mode amplitude A_k(t) = sqrt(S_k(t)) grows like A_k(0) e^{gamma_k t}, so
+log A_k is a straight line of slope gamma_k. The window is chosen from the data: it starts at the
+first observation and ends at the last observation before the largest amplitude (over all recorded
+modes) first exceeds `saturation` (default 0.05), where the dominant mode stops being small and the
+modes start to feed each other; at least `min_points` observations are kept. The slope is the
+least-squares line through log A_k over the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import check
+
+
+def linear_window(time, amplitudes, saturation: float = 0.05, min_points: int = 4) -> slice:
+    """The slice of observations forming the linear window of `amplitudes` (obs_time, mode)."""
+    t = np.asarray(time, dtype=np.float64)
+    a = np.asarray(amplitudes, dtype=np.float64)
+    check(a.ndim == 2 and t.ndim == 1 and a.shape[0] == t.shape[0], "amplitudes", f"array of shape {a.shape}",
+          f"an (obs_time, mode) array with {t.shape[0]} rows")
+    check(np.isfinite(saturation) and saturation > 0, "saturation", saturation, "a finite number > 0")
+    check(isinstance(min_points, (int, np.integer)) and min_points >= 2, "min_points", min_points,
+          "an integer >= 2")
+    check(len(t) >= min_points, "time", f"{len(t)} observations", f"at least min_points={min_points}")
+    saturated = np.flatnonzero(a.max(axis=1) > saturation)
+    stop = int(saturated[0]) if len(saturated) else len(t)
+    return slice(0, max(stop, min_points))
+
+
+def fit_growth_rates(time, amplitudes, saturation: float = 0.05, min_points: int = 4) -> np.ndarray:
+    """Fitted gamma_k, one per column of `amplitudes` (obs_time, mode): least-squares slopes of log A_k
+    over `linear_window` (module docstring). A column with a zero amplitude in the window gives nan."""
+    window = linear_window(time, amplitudes, saturation, min_points)
+    t = np.asarray(time, dtype=np.float64)[window]
+    a = np.asarray(amplitudes, dtype=np.float64)[window]
+    with np.errstate(divide="ignore"):
+        logs = np.log(a)
+    centred = t - t.mean()
+    slopes = centred @ (logs - logs.mean(axis=0)) / (centred @ centred)
+    return np.where(np.all(np.isfinite(logs), axis=0), slopes, np.nan)
+
+
+def fit_dataset(ds, saturation: float = 0.05, min_points: int = 4) -> np.ndarray:
+    """`fit_growth_rates` on the `mode_amplitude` record of a run returned by `attnflow.simulate`."""
+    check("mode_amplitude" in ds, "ds", "a Dataset without mode_amplitude",
+          "a run recorded with observables including 'modes'")
+    return fit_growth_rates(ds["obs_time"].values, ds["mode_amplitude"].values, saturation, min_points)
