@@ -4,6 +4,7 @@ from . import init, observables, sphere
 from . import layer
 from .errors import AttnflowError, EngineError, ParameterError
 from . import theory
+from . import pde
 from .integrate import simulate
 from .interaction import velocity
 from .io import load, save

@@ -1,0 +1,78 @@
+"""The mean-field velocity on the circle as a Fourier multiplier (SCIENCE.md §1–2).
+
+With rho(theta) = sum_k rho_hat_k e^{i k theta} and e^{beta cos phi} = I_0 + 2 sum_k I_k cos k phi,
+  v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
+           = sum_k (2 pi i k I_|k|(beta) / beta) rho_hat_k e^{i k theta}          (USA),
+  w(theta) =  ∫ e^{beta cos(theta-theta')} rho(theta') dtheta'
+           = sum_k 2 pi I_|k|(beta) rho_hat_k e^{i k theta},
+and SA uses v / w. The multipliers are those of `interaction.circle.bessel_coefficients`
+(a_k = 2k I_k e^{-beta}/beta, b_k = 2 I_k e^{-beta}): 2 pi i k I_k / beta = i pi a_k e^{beta}.
+They vanish to machine precision beyond M modes (M = 25 at beta = 5), so v and w are
+trigonometric polynomials of degree M: sampling them on any grid of more than 2M points,
+and at any shift of it, is exact.
+
+`rho` is given by its values on the grid theta_j = (j + 1/2) 2 pi / N. `cell_averages=True`
+reads them as averages over the cells [j, j+1) 2 pi / N (finite volumes): the exact
+coefficients of that piecewise-constant density are the discrete ones times
+sinc(k dx / 2), so v is then exact for the piecewise-constant density.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft
+
+from ..interaction.circle import bessel_coefficients
+
+
+def grid(n: int) -> np.ndarray:
+    """Cell centres theta_j = (j + 1/2) 2 pi / n, j = 0..n-1."""
+    return (np.arange(n) + 0.5) * (2 * np.pi / n)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Fourier multipliers of the velocity on an N-point grid, for rfft coefficients k = 0..N/2.
+
+    velocity  i 2 pi k I_k(beta)/beta, times e^{-beta} for SA (cancels in v/w), zero beyond M
+    weight    2 pi I_k(beta) e^{-beta} (SA denominator w, same scaling), zero beyond M
+    """
+
+    kind: str
+    beta: float
+    n: int
+    velocity: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def build(cls, kind: str, beta: float, n: int) -> "Kernel":
+        a, b, i0 = bessel_coefficients(beta)
+        m = min(len(a), (n - 1) // 2)  # never the Nyquist mode: it has no sine part
+        velocity = np.zeros(n // 2 + 1, dtype=complex)
+        weight = np.zeros(n // 2 + 1)
+        scale = 1.0 if kind == "sa" else float(np.exp(beta))  # USA: undo the e^{-beta} of ive
+        velocity[1:m + 1] = 1j * np.pi * a[:m] * scale
+        weight[0] = 2 * np.pi * i0
+        weight[1:m + 1] = np.pi * b[:m]
+        return cls(kind, float(beta), n, velocity, weight)
+
+    @property
+    def modes(self) -> int:
+        """M: the number of non-zero multipliers (the degree of v and w)."""
+        return int(np.count_nonzero(self.velocity))
+
+    def field(self, rho: np.ndarray, shift: float = 0.0, cell_averages: bool = False) -> np.ndarray:
+        """v (USA) or v/w (SA) at theta_j + shift, from grid values rho_j (SCIENCE.md §2)."""
+        n = self.n
+        k = np.arange(n // 2 + 1)
+        # rho_hat_k = (1/N) sum_j rho_j e^{-ik theta_j}; sampled back at theta_j + shift, the
+        # grid offsets dx/2 cancel and only the shift remains as a phase
+        spectrum = fft.rfft(rho) * np.exp(1j * k * shift)
+        if cell_averages:
+            spectrum *= np.sinc(k / n)  # sinc(k dx / 2) in numpy's normalised sinc
+        v = fft.irfft(self.velocity * spectrum, n)
+        if self.kind == "usa":
+            return v
+        return v / fft.irfft(self.weight * spectrum, n)
