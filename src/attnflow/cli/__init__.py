@@ -7,9 +7,11 @@ Each command lives in its own module and registers itself on `app`; bad input
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import AttnflowError
 
@@ -29,6 +31,27 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+@contextmanager
+def progress_bar(label: str, total: float):
+    """A rich progress bar over [0, total], shown from the first update on (so that input
+    errors raised before any work print alone). Yields `update(done, total)`."""
+    state = {}
+
+    def update(done: float, _total: float = total) -> None:
+        if not state:
+            state["bar"] = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.fields[at]}"),
+                                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(label, total=max(total, 1e-300), at="")
+        state["bar"].update(state["task"], completed=done, at=f"{done:.4g} / {total:.4g}")
+
+    try:
+        yield update
+    finally:
+        if state:
+            state["bar"].stop()
+
+
 def main() -> None:
     """Entry point of the `attnflow` script."""
     try:
@@ -40,3 +63,4 @@ def main() -> None:
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
 from . import sweep  # noqa: E402,F401
+from . import pde  # noqa: E402,F401

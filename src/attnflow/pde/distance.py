@@ -31,8 +31,7 @@ def _as_measure(value, name: str):
     check(array.size >= 1 and bool(np.isfinite(array).all()), name, "the given values", "finite values")
     if kind == "particles":
         return kind, np.sort(np.mod(array, TWO_PI))
-    check(bool((array >= 0).all()) and array.sum() > 0, name, "a density with negative values or no mass",
-          "non-negative grid values")
+    check(array.sum() > 0, name, "a density of total mass <= 0", "grid values of positive total mass")
     return kind, array / array.sum()
 
 
@@ -48,7 +47,9 @@ def _cdf(kind: str, data: np.ndarray, points: np.ndarray, right: np.ndarray) -> 
 
 def wasserstein1(a, b) -> float:
     """W1 on the circle between a and b: each {"particles": angles} or {"density": grid values}
-    (a plain array is a density on the grid theta_j = (j + 1/2) 2 pi / N)."""
+    (a plain array is a density on the grid theta_j = (j + 1/2) 2 pi / N; both are normalised to
+    mass 1; a density with negative values, such as an under-resolved spectral solution, gives
+    the same formula's Kantorovich–Rubinstein norm)."""
     measures = [_as_measure(a, "a"), _as_measure(b, "b")]
     points, right = [np.array([0.0, TWO_PI])], [np.array([False, True])]
     for kind, data in measures:
