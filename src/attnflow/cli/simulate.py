@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .. import init as initial
 from ..integrate import simulate as run_simulation
 from ..io import check_path
 from ..model import Model
-from . import app, console, fail
+from . import app, console, fail, progress_bar
 
 INITS = ("uniform", "clusters", "equiangular")
 
@@ -32,7 +31,7 @@ def simulate(
     spread: float = typer.Option(0.1, help="Angular spread (rad) for --init clusters."),
     rho: float = typer.Option(0.0, help="Common inner product for --init equiangular (needs dim >= n)."),
     t_end: float = typer.Option(1.0, help="Final time."),
-    dt: float = typer.Option(None, help="Time step (euler, rk4) or first step (dopri5)."),
+    dt: float = typer.Option(None, help="Time step (required by euler, rk4) or first step (dopri5)."),
     method: str = typer.Option("rk4", help="euler, rk4 or dopri5 (adaptive)."),
     rtol: float = typer.Option(1e-6, help="Relative tolerance of dopri5."),
     atol: float = typer.Option(1e-9, help="Absolute tolerance of dopri5."),
@@ -48,8 +47,6 @@ def simulate(
     if out is not None:
         check_path(out)
     model = Model(kind=kind, beta=beta, dim=dim, norm=norm, diffusion=diffusion)
-    if method in ("euler", "rk4") and dt is None:
-        fail(f"--dt is required with --method {method}")
     if init == "uniform":
         x0 = initial.uniform(n, dim, seed=seed)
     elif init == "clusters":
@@ -58,13 +55,10 @@ def simulate(
         x0 = initial.equiangular(n, rho, dim=dim, seed=seed)
     else:
         fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
-    with Progress(TextColumn("[bold]simulate"), BarColumn(), TextColumn("t = {task.fields[t]:.4g}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
-        task = bar.add_task("run", total=max(t_end, 1e-300), t=0.0)
+    with progress_bar("simulate t", t_end) as update:
         ds = run_simulation(model, x0, t_end, dt=dt, method=method, save_every=save_every,
                             observe_every=observe_every, engine=engine, rtol=rtol, atol=atol, seed=seed, out=out,
-                            device=device, dtype=dtype,
-                            progress=lambda t, total: bar.update(task, completed=t, t=t))
+                            device=device, dtype=dtype, progress=update)
     _summarise(ds, out)
 
 
@@ -77,8 +71,13 @@ def _summarise(ds, out) -> None:
     table.add_row("steps", f"{ds.attrs['steps']} ({ds.attrs['rejected_steps']} rejected)")
     table.add_row("wall time", f"{ds.attrs['wall_time']:.2f} s")
     if "mode_amplitude" in ds:
-        final = ds["mode_amplitude"].isel(obs_time=-1).values
-        table.add_row("dominant mode at t_end", f"k = {int(np.argmax(final)) + 1} (|mu_k| = {final.max():.3f})")
+        amplitude = ds["mode_amplitude"].values
+        grown = np.nonzero(amplitude.max(axis=1) >= 0.5)[0]
+        when = grown[0] if len(grown) else -1  # the first time a mode reaches 1/2, else the end
+        k = int(np.argmax(amplitude[when])) + 1
+        table.add_row("dominant mode", f"k = {k} (first to reach |mu_k| = 0.5, at t = "
+                                       f"{float(ds['obs_time'][when]):.4g})" if len(grown) else
+                      f"k = {k} at t_end (no mode reached |mu_k| = 0.5)")
     _add_cluster_row(table, ds)
     if out is not None:
         table.add_row("saved to", str(out))

@@ -1,0 +1,87 @@
+"""Bad input: one clear error naming the parameter; the CLI exits 2 without a traceback."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import attnflow as af
+from attnflow.errors import AttnflowError
+
+
+def error_of(call):
+    with pytest.raises(AttnflowError) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"kind": "usa", "beta": -1.0, "dim": 2}, "beta"),
+    ({"kind": "usa", "beta": float("nan"), "dim": 2}, "beta"),
+    ({"kind": "usa", "beta": float("inf"), "dim": 2}, "beta"),
+    ({"kind": "usa", "beta": 1.0, "dim": 1}, "dim"),
+    ({"kind": "softmax", "beta": 1.0, "dim": 2}, "kind"),
+    ({"kind": "sa", "beta": 1.0, "dim": 3, "Q": np.eye(2)}, "Q"),
+    ({"kind": "sa", "beta": 1.0, "dim": 3, "V": np.ones((3, 4))}, "V"),
+    ({"kind": "sa", "beta": 1.0, "dim": 3, "norm": "mid"}, "norm"),
+    ({"kind": "sa", "beta": 1.0, "dim": 3, "diffusion": -0.1}, "diffusion"),
+])
+def test_model_rejects_bad_parameters(kwargs, name):
+    assert error_of(lambda: af.Model(**kwargs)).startswith(f"{name}=")
+
+
+def test_init_rejects_bad_sizes():
+    assert error_of(lambda: af.init.uniform(0, 2)).startswith("n=")
+    assert error_of(lambda: af.init.uniform(10, 1)).startswith("dim=")
+    assert "dim must be >= 5" in error_of(lambda: af.init.equiangular(5, 0.3, dim=3))
+    assert error_of(lambda: af.init.equiangular(5, -0.5)).startswith("rho=")
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"dt": 0.0}, "dt"), ({"dt": -1e-3}, "dt"), ({"t_end": -1.0}, "t_end"),
+    ({"method": "leapfrog"}, "method"), ({"engine": "fmm"}, "engine"), ({"dt": None}, "dt"),
+    ({"method": "dopri5", "rtol": 0.0}, "rtol"), ({"observables": ("entropy",)}, "observables"),
+])
+def test_simulate_rejects_bad_arguments(kwargs, name):
+    model = af.Model("usa", 1.0, 2)
+    x0 = af.init.uniform(10, 2)
+    arguments = {"t_end": 0.1, "dt": 0.01, "method": "euler", **kwargs}
+    t_end = arguments.pop("t_end")
+    assert error_of(lambda: af.simulate(model, x0, t_end, **arguments)).startswith(f"{name}=")
+
+
+def test_tokens_must_be_on_the_sphere_with_the_right_shape():
+    model = af.Model("usa", 1.0, 3)
+    assert error_of(lambda: af.simulate(model, 2 * af.init.uniform(10, 3), 0.1, dt=0.01)).startswith("x0=")
+    assert error_of(lambda: af.simulate(model, af.init.uniform(10, 2), 0.1, dt=0.01)).startswith("x0=")
+    assert error_of(lambda: af.velocity(model, np.ones(3))).startswith("x=")
+
+
+def test_circle_engine_refuses_what_it_cannot_do_exactly():
+    x3 = af.init.uniform(10, 3)
+    assert "engine='circle' needs dim=2" in error_of(lambda: af.velocity(af.Model("sa", 1.0, 3), x3, engine="circle"))
+    x2 = af.init.uniform(10, 2)
+    message = error_of(lambda: af.velocity(af.Model("sa", 1.0, 2, Q=2 * np.eye(2)), x2, engine="circle"))
+    assert "identity" in message
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "attnflow", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, name", [
+    (["--beta", "-1"], "beta"),
+    (["--dim", "1"], "dim"),
+    (["--n", "0"], "n"),
+    (["--dt", "0", "--method", "euler"], "dt"),
+    (["--t-end", "-1", "--dt", "0.1"], "t_end"),
+    (["--method", "midpoint", "--dt", "0.1"], "method"),
+    (["--engine", "circle", "--dim", "3", "--dt", "0.1"], "engine"),
+    (["--out", "run.csv", "--dt", "0.1"], "out"),
+])
+def test_cli_exits_2_with_one_line(args, name):
+    result = run_cli("simulate", "--t-end", "0.01", *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert name in result.stderr
