@@ -64,3 +64,4 @@ def main() -> None:
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
 from . import sweep  # noqa: E402,F401
 from . import pde  # noqa: E402,F401
+from . import predict, reproduce  # noqa: E402,F401

@@ -1,0 +1,65 @@
+"""`attnflow reproduce`: rerun the registered experiments and write the report (`make demo`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from . import app, console, fail
+
+
+@app.command(epilog="Examples:\n\n  attnflow reproduce --quick --out results/reproduce\n\n"
+                    "  attnflow reproduce --full --out results/full\n\n"
+                    "  attnflow reproduce --only metastability_circle --only metastability_sphere")
+def reproduce(
+    quick: bool = typer.Option(True, "--quick/--full", help="Quick scale (about a minute per group of "
+                                                            "experiments) or the papers' sizes."),
+    out: Path = typer.Option(Path("results/reproduce"), help="Output folder (created; figures, report.md, "
+                                                              "report.html, summary.json)."),
+    only: list[str] = typer.Option(None, "--only", help="Run only this experiment (repeatable); see "
+                                                        "--list."),
+    list_: bool = typer.Option(False, "--list", help="List the experiments and exit."),
+):
+    """Rerun the papers' experiments and write report.md, report.html (figures embedded) and summary.json."""
+    from ..experiments import available
+    from ..experiments.report import write_report
+
+    experiments = available()
+    names = [e.name for e in experiments]
+    if list_:
+        for name in names:
+            console.print(name, highlight=False)
+        return
+    unknown = [name for name in only or [] if name not in names]
+    if unknown:
+        fail(f"--only={unknown[0]!r} is not allowed: one of {', '.join(names)}")
+    chosen = [e for e in experiments if not only or e.name in only]
+    if out.exists() and not out.is_dir():
+        fail(f"--out={str(out)!r} is not allowed: a folder (it is an existing file)")
+    out.mkdir(parents=True, exist_ok=True)
+    scale = "quick" if quick else "full"
+    for stale in ("report.md", "report.html", "summary.json"):  # no old report passes for this run's
+        (out / stale).unlink(missing_ok=True)
+    sections = []
+    for experiment in chosen:
+        started = time.perf_counter()
+        with console.status(f"[bold]{experiment.name}[/] ({scale})"):
+            section = experiment.run(out, scale)
+        seconds = time.perf_counter() - started
+        console.print(f"[green]done[/] {experiment.name} in {seconds:.1f} s", highlight=False)
+        sections.append((experiment.name, section, seconds))
+    summary = write_report(sections, out, scale)
+    table = Table(title=f"reproduce ({scale}) -> {out}")
+    for column in ("β", "d", "n", "k*", "clusters found", "site error max"):
+        table.add_column(column)
+    for row in summary["experiments"]:
+        error = row.get("site_error_max")
+        table.add_row(f"{row['beta']:g}", str(row["dim"]), str(row["n"]), str(row["k_star"]),
+                      str(row["clusters_found"]), "-" if error is None else f"{error:.3f}")
+    console.print(table)
+    console.print(f"report: {out / 'report.html'}", highlight=False)
+
+

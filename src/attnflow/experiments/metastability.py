@@ -1,0 +1,175 @@
+"""Experiments `metastability_circle` and `metastability_sphere`: the paper's runs (SCIENCE.md §3, §5).
+
+Circle (USA, d = 2): beta = 5 (n = 2 10^4, T = 0.6) and beta = 7 (T = 0.1) from i.i.d. uniform
+tokens. For each: trajectories with the predicted sites theta_m = (2 pi m - arg mu_{k*}) / k* drawn
+over them, the histogram of angles at the intermediate time (half of T, the paper's step 3000 of
+6000 and close to its step 450 for beta = 7), gamma_k against k, the mode amplitudes on a log
+scale with the predicted slopes, and a table: k*, clusters found (`find_clusters` at T), site
+errors, predicted vs fitted growth rates of modes 1..6 (`growth.fit_dataset`; median over seeds,
+since the slow modes pick up seed-dependent non-linear forcing of order n^{-1/2}), predicted vs
+observed emergence time (observed: first time the largest amplitude reaches 1/2).
+
+Sphere (USA, d = 3, beta = 6, k* = 3): the same on S^2 with the dense engine; predicted sites are
+the maxima of the degree-k* component of the initial empirical measure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import init, plots
+from ..clusters import find_clusters
+from ..growth import fit_dataset, linear_window
+from ..integrate import simulate
+from ..model import Model
+from ..theory import dominant_mode, emergence_time, growth_rates, predicted_angles, predicted_sites
+from . import Section, experiment
+
+KMAX = 8
+FIT_MODES = 6
+EMERGENCE_LEVEL = 0.5
+# (beta, n, T, dt, fit seeds) per scale; rk4 with gamma_max dt <= 0.1 (the paper: Euler, dt = 1e-4)
+CIRCLE = {"quick": [(5.0, 20000, 0.6, 2e-3, 3), (7.0, 20000, 0.1, 1e-3, 3)],
+          "full": [(5.0, 20000, 0.6, 1e-4, 10), (7.0, 20000, 0.1, 1e-4, 10)]}
+SPHERE = {"quick": (6.0, 1500, 0.4, 4e-3, 1), "full": (6.0, 3000, 0.4, 2e-3, 4)}
+
+
+def angular_distance(a, b) -> np.ndarray:
+    """Geodesic distance between unit vectors a (p, d) and b (q, d): (p, q) matrix in [0, pi]."""
+    return np.arccos(np.clip(np.asarray(a) @ np.asarray(b).T, -1, 1))
+
+
+def site_error(found_centers, predicted) -> float:
+    """Largest distance (rad) from a found cluster centre to its nearest predicted site (nan if none)."""
+    if len(found_centers) == 0 or len(predicted) == 0:
+        return float("nan")
+    return float(angular_distance(found_centers, predicted).min(axis=1).max())
+
+
+def observed_emergence(ds) -> float:
+    """First observation time at which the largest mode amplitude reaches EMERGENCE_LEVEL (nan if never)."""
+    reached = np.flatnonzero(ds["mode_amplitude"].values.max(axis=1) >= EMERGENCE_LEVEL)
+    return float(ds["obs_time"].values[reached[0]]) if len(reached) else float("nan")
+
+
+def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: int, engine=None) -> dict:
+    """One experiment: the main run (seed 0) to t_end and extra runs (seeds 1..) through the linear window
+    for the growth-rate fits. Returns the numbers and the main run."""
+    model = Model("usa", beta, dim)
+    k_star = dominant_mode(beta, dim)
+    t_emerge = emergence_time(beta, dim, n)
+    runs, fits = [], []
+    for seed in range(fit_seeds):
+        x0 = init.uniform(n, dim, seed=seed)
+        length = t_end if seed == 0 else min(t_end, 0.8 * t_emerge)
+        ds = simulate(model, x0, length, dt=dt, method="rk4" if dt >= 1e-3 else "euler",
+                      save_every=t_end / 60 if seed == 0 else length, observe_every=max(dt, t_end / 150),
+                      observables=("modes",), kmax=KMAX, engine=engine)
+        fits.append(fit_dataset(ds))
+        runs.append((x0, ds))
+    x0, ds = runs[0]
+    sites = predicted_sites(x0, k_star)
+    final = find_clusters(ds["x"].isel(time=-1).values)
+    predicted = growth_rates(beta, dim, FIT_MODES)
+    fitted = np.nanmedian(np.array(fits)[:, :FIT_MODES], axis=0)
+    window = linear_window(ds["obs_time"].values, ds["mode_amplitude"].values)
+    return {"beta": beta, "dim": dim, "n": n, "t_end": t_end, "k_star": k_star,
+            "clusters_found": int(final.count), "cluster_masses": [round(float(m), 4) for m in final.masses],
+            "predicted_sites": sites.tolist(), "found_centers": final.centers.tolist(),
+            "site_error_max": site_error(final.centers, sites),
+            "growth_rates_predicted": predicted.tolist(), "growth_rates_fitted": fitted.tolist(),
+            "growth_rate_fit_seeds": fit_seeds,
+            "growth_rates_fitted_per_seed": np.array(fits)[:, :FIT_MODES].tolist(),
+            "fit_window_end": float(ds["obs_time"].values[window.stop - 1]),
+            "emergence_time_predicted": t_emerge, "emergence_time_observed": observed_emergence(ds),
+            "_run": ds, "_x0": x0}
+
+
+def _figures(case: dict, out: Path, stem: str) -> list[str]:
+    """Trajectories + histogram (circle) or a 3-d scatter (sphere), gamma_k, and mode amplitudes."""
+    import matplotlib.pyplot as plt
+
+    ds, beta, k_star = case["_run"], case["beta"], case["k_star"]
+    rates = growth_rates(beta, case["dim"], KMAX)
+    label = f"β = {beta:g}, d = {case['dim']}, n = {case['n']}"
+    names = []
+    if case["dim"] == 2:
+        sites = predicted_angles(case["_x0"], k_star)
+        figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+        plots.trajectories(ds["time"].values, ds["angle"].values, sites, ax=axes[0])
+        axes[0].set_title(f"{label}: trajectories, predicted sites (k* = {k_star})")
+        middle = ds["angle"].sel(time=case["t_end"] / 2, method="nearest")
+        plots.angle_histogram(middle.values, sites, ax=axes[1],
+                              label=f"angles at t = {float(middle['time']):.3g}")
+    else:
+        figure = plt.figure(figsize=(12, 4))
+        for i, t in enumerate((0.0, case["emergence_time_predicted"], case["t_end"])):
+            ax = figure.add_subplot(1, 3, i + 1, projection="3d")
+            x = ds["x"].sel(time=t, method="nearest").values
+            ax.scatter(*x.T, s=1, c="k", alpha=0.4)
+            sites = np.array(case["predicted_sites"])
+            ax.scatter(*(1.05 * sites).T, s=60, c="tab:red", marker="*")
+            ax.set_title(f"t = {float(ds['time'].sel(time=t, method='nearest')):.3g}")
+            ax.set_box_aspect((1, 1, 1))
+            ax.set_axis_off()
+        figure.suptitle(f"{label}: tokens on S², predicted sites (red, maxima of the degree-{k_star} part)")
+    plots.save(figure, out / f"{stem}_tokens.png")
+    names.append(f"{stem}_tokens.png")
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    plots.growth_rate_plot(rates, k_star, ax=axes[0], label=f"γ_k, {label}")
+    plots.mode_amplitudes(ds["obs_time"].values, ds["mode_amplitude"].values, rates, modes=range(1, FIT_MODES + 1),
+                          window_end=case["fit_window_end"], ax=axes[1],
+                          label="mode amplitudes (dashed: A_k(0) e^{γ_k t}; dotted: end of fit window)")
+    plots.save(figure, out / f"{stem}_modes.png")
+    names.append(f"{stem}_modes.png")
+    return names
+
+
+def _table(cases: list[dict]) -> str:
+    head = ("| β | d | n | k* | clusters found | site error max (rad) | emergence predicted / observed |\n"
+            "|---|---|---|---|---|---|---|\n")
+    rows = "".join(f"| {c['beta']:g} | {c['dim']} | {c['n']} | {c['k_star']} | {c['clusters_found']} | "
+                   f"{c['site_error_max']:.3f} | {c['emergence_time_predicted']:.3f} / "
+                   f"{c['emergence_time_observed']:.3f} |\n" for c in cases)
+    rates = ("\n| β | d | " + " | ".join(f"γ_{k} pred / fit" for k in range(1, FIT_MODES + 1)) + " |\n|---|---|"
+             + "---|" * FIT_MODES + "\n")
+    for c in cases:
+        cells = [f"{p:.2f} / {f:.2f} ({100 * (f - p) / p:+.0f}%)" for p, f in
+                 zip(c["growth_rates_predicted"], c["growth_rates_fitted"])]
+        rates += f"| {c['beta']:g} | {c['dim']} | " + " | ".join(cells) + " |\n"
+    return head + rates
+
+
+def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) -> Section:
+    figures = []
+    for case in cases:
+        figures += _figures(case, out, f"{stem}_beta{case['beta']:g}")
+    public = [{key: value for key, value in case.items() if not key.startswith("_")} for case in cases]
+    (out / f"{stem}.json").write_text(json.dumps(public, indent=1))
+    markdown = intro + "\n\n" + _table(cases) + "\n" + "".join(f"![{name}]({name})\n\n" for name in figures)
+    return Section(title, markdown, figures, {"experiments": public})
+
+
+@experiment("metastability_circle", order=10)
+def run_circle(out: Path, scale: str) -> Section:
+    cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
+    intro = ("USA on the circle from i.i.d. uniform tokens (SCIENCE.md §3). Predicted sites: "
+             "θ_m = (2πm − arg μ̂_{k*})/k*. Clusters found by `find_clusters` at the final time; site error = "
+             "largest distance from a found centre to the nearest predicted site. Growth rates: least-squares "
+             "slope of log |μ_k| over the linear window (until the largest amplitude first exceeds 0.05), "
+             f"median over {CIRCLE[scale][0][4]} seeds. Observed emergence: first time max_k |μ_k| ≥ 1/2; "
+             "predicted: log(√n)/γ_{k*}.")
+    return _section(cases, out, "metastability_circle", "Metastable clustering on the circle", intro)
+
+
+@experiment("metastability_sphere", order=11)
+def run_sphere(out: Path, scale: str) -> Section:
+    beta, n, t_end, dt, seeds = SPHERE[scale]
+    case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
+    intro = (f"USA on S² (d = 3), β = {beta:g} (k* = {case['k_star']}), dense engine, RK4. Amplitudes "
+             "A_k = √S_k (Gegenbauer powers); predicted sites: the maxima of the degree-k* component "
+             "(1/n) Σ_j P_k(⟨x, x_j⟩) of the initial tokens, at least half the highest maximum.")
+    return _section([case], out, "metastability_sphere", "Metastable clustering on the sphere S²", intro)

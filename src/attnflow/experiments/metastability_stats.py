@@ -1,0 +1,160 @@
+"""Experiment `metastability_statistics`: how often the first metastable state has k* clusters (SCIENCE.md §3).
+
+At finite n the initial mode amplitudes are O(n^{-1/2}) and random, so when two rates are close the
+runner-up can win. For each (beta, n) and `seeds` i.i.d. uniform starts on the circle (USA), the
+tokens are integrated (RK4, gamma_max dt = 0.1, all seeds at once by the Fourier–Bessel velocity of
+SCIENCE.md §1 on a (seed, token) batch) until the first metastable state: the largest mode amplitude
+first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clusters are counted by
+`find_clusters_density` on the smoothed angle density (arcs above twice the uniform density, mass
+>= 2%). Two predictors are scored against that count:
+* plain:   k* = argmax_k gamma_k (`dominant_mode`);
+* finite n: the mode of the actual initial state whose amplitude reaches 1 first under the linear
+  growth (`finite_n_mode`).
+Sites: the finite-n predictor's angles (2 pi m - arg mu_k(0)) / k vs the found centres; a run is
+right when the counts agree and every centre lies within 0.25 rad of a predicted site.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..clusters import angle_density, find_clusters_density
+from ..interaction.circle import bessel_coefficients
+from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles
+from . import Section, experiment
+
+LEVEL = 0.5
+SITE_TOLERANCE = 0.25
+GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (2000, 20000), "seeds": 20},
+         "full": {"betas": (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0),
+                  "ns": (1000, 10000, 20000, 100000, 1000000), "seeds": 20}}
+MAX_BATCH = 400_000  # seed x token entries per batch (memory: times the number of Bessel modes)
+
+
+def batched_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
+    """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
+    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed."""
+    a, _, _ = bessel_coefficients(beta)
+    k = torch.arange(1, len(a) + 1, dtype=theta.dtype)
+    phase = k[None, :, None] * theta[:, None, :]
+    cos, sin = torch.cos(phase), torch.sin(phase)
+    re, im = cos.mean(2), sin.mean(2)
+    weights = torch.as_tensor(a, dtype=theta.dtype) * math.exp(beta)
+    return torch.einsum("sk,skn->sn", weights * im, cos) - torch.einsum("sk,skn->sn", weights * re, sin)
+
+
+def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch.Tensor:
+    """Integrate the batch until each seed's state has passed t_c + 2/gamma_{k*} (module docstring)."""
+    rates = growth_rates(beta, 2, kmax)
+    dt = 0.1 / rates.max()
+    extra = 2 / rates[dominant_mode(beta, 2) - 1]
+    k = torch.arange(1, kmax + 1, dtype=theta.dtype)
+    done_at = torch.full((theta.shape[0],), float("inf"), dtype=theta.dtype)
+    result = theta.clone()
+    t = 0.0
+    while True:
+        k1 = batched_velocity(beta, theta)
+        k2 = batched_velocity(beta, theta + dt / 2 * k1)
+        k3 = batched_velocity(beta, theta + dt / 2 * k2)
+        k4 = batched_velocity(beta, theta + dt * k3)
+        theta = theta + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        t += dt
+        amplitude = torch.abs(torch.exp(1j * k[None, :, None] * theta[:, None, :]).mean(2)).max(1).values
+        done_at = torch.where(torch.isinf(done_at) & (amplitude >= LEVEL), torch.full_like(done_at, t + extra),
+                              done_at)
+        finished = t >= done_at
+        result[finished & (t - dt < done_at)] = theta[finished & (t - dt < done_at)]
+        if bool(finished.all()):
+            return torch.remainder(result, 2 * math.pi)
+
+
+def circular_error(found: np.ndarray, predicted: np.ndarray) -> float:
+    """Largest circular distance from a found angle to its nearest predicted angle."""
+    gap = np.abs(np.angle(np.exp(1j * (found[:, None] - predicted[None, :]))))
+    return float(gap.min(axis=1).max())
+
+
+def run_point(beta: float, n: int, seeds: int, first_seed: int = 0) -> list[dict]:
+    """One (beta, n) point: per seed, the count found, both predictions and the site error."""
+    k_star = dominant_mode(beta, 2)
+    kmax = 2 * k_star + 2
+    rows = []
+    batch = max(1, MAX_BATCH // n)
+    for start in range(first_seed, first_seed + seeds, batch):
+        group = range(start, min(start + batch, first_seed + seeds))
+        theta0 = torch.stack([2 * math.pi * torch.rand(n, generator=torch.Generator().manual_seed(s),
+                                                        dtype=torch.float64) for s in group])
+        final = first_metastable_state(beta, theta0, kmax)
+        for s, start_angles, end_angles in zip(group, theta0, final):
+            x0 = np.stack([np.cos(start_angles.numpy()), np.sin(start_angles.numpy())], axis=1)
+            found = find_clusters_density(angle_density(end_angles.numpy()), min_mass=0.02)
+            k_finite = finite_n_mode(x0, beta, kmax=kmax)
+            centres = np.mod(np.arctan2(found.centers[:, 1], found.centers[:, 0]), 2 * np.pi)
+            error = circular_error(centres, predicted_angles(x0, k_finite)) if found.count else float("nan")
+            rows.append({"beta": beta, "n": n, "seed": s, "k_star": k_star, "k_finite_n": k_finite,
+                         "clusters_found": int(found.count), "site_error": error})
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per (beta, n): fractions of runs where the plain k* and the finite-n mode give the count found,
+    and where the finite-n sites are within SITE_TOLERANCE."""
+    points = sorted({(r["beta"], r["n"]) for r in rows})
+    table = []
+    for beta, n in points:
+        group = [r for r in rows if r["beta"] == beta and r["n"] == n]
+        found = np.array([r["clusters_found"] for r in group])
+        table.append({"beta": beta, "n": n, "seeds": len(group), "k_star": group[0]["k_star"],
+                      "fraction_k_star": float(np.mean(found == group[0]["k_star"])),
+                      "fraction_finite_n": float(np.mean(found == np.array([r["k_finite_n"] for r in group]))),
+                      "fraction_sites_ok": float(np.mean([r["clusters_found"] == r["k_finite_n"]
+                                                          and r["site_error"] <= SITE_TOLERANCE for r in group])),
+                      "counts": {int(c): int(np.sum(found == c)) for c in np.unique(found)}})
+    return table
+
+
+def _figure(table: list[dict], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for n in sorted({row["n"] for row in table}):
+        part = [row for row in table if row["n"] == n]
+        betas = [row["beta"] for row in part]
+        line, = axes[0].plot(betas, [row["fraction_k_star"] for row in part], "o-", label=f"n = {n}")
+        axes[0].plot(betas, [row["fraction_finite_n"] for row in part], "s--", color=line.get_color())
+        axes[1].plot(betas, [row["fraction_sites_ok"] for row in part], "o-", label=f"n = {n}")
+    axes[0].set(xlabel="β", ylabel="fraction of runs", ylim=(-0.03, 1.03),
+                title="first metastable state has k* clusters (solid) / the finite-n mode's count (dashed)")
+    axes[1].set(xlabel="β", ylabel="fraction of runs", ylim=(-0.03, 1.03),
+                title=f"finite-n sites within {SITE_TOLERANCE} rad of every cluster")
+    for ax in axes:
+        ax.legend(fontsize=8)
+        ax.title.set_fontsize(9)
+    plots.save(figure, path)
+
+
+@experiment("metastability_statistics", order=12)
+def run(out: Path, scale: str) -> Section:
+    grid = GRIDS[scale]
+    rows = [row for beta in grid["betas"] for n in grid["ns"] for row in run_point(beta, n, grid["seeds"])]
+    table = summarise(rows)
+    (out / "metastability_statistics.json").write_text(json.dumps({"runs": rows, "table": table}, indent=1))
+    _figure(table, out / "metastability_statistics.png")
+    lines = ["| β | n | seeds | k* | P(count = k*) | P(count = finite-n mode) | P(finite-n sites within "
+             f"{SITE_TOLERANCE} rad) | counts found |", "|---|---|---|---|---|---|---|---|"]
+    for row in table:
+        counts = ", ".join(f"{k}: {v}" for k, v in row["counts"].items())
+        lines.append(f"| {row['beta']:g} | {row['n']} | {row['seeds']} | {row['k_star']} | "
+                     f"{row['fraction_k_star']:.2f} | {row['fraction_finite_n']:.2f} | "
+                     f"{row['fraction_sites_ok']:.2f} | {counts} |")
+    markdown = (__doc__.split("\n\n", 1)[1].strip() + "\n\n" + "\n".join(lines)
+                + "\n\n![metastability_statistics.png](metastability_statistics.png)\n")
+    return Section("How often the first metastable state has k* clusters", markdown,
+                   ["metastability_statistics.png"], {"metastability_statistics": table})
