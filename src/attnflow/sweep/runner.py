@@ -132,7 +132,7 @@ def _client(scheduler, workers):
         return
     if scheduler is None:
         count = workers or os.cpu_count() or 1
-        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR, env={"OMP_NUM_THREADS": "1"}) as cluster, \
                 Client(cluster) as client:
             yield client
