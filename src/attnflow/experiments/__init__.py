@@ -43,7 +43,8 @@ class Experiment:
 REGISTRY: dict[str, Experiment] = {}
 
 # Modules that define experiments; each registers itself on import.
-MODULES: tuple[str, ...] = ("clustering_rates", "counterexample", "long_context", "metastability", "metastability_stats")
+MODULES: tuple[str, ...] = ("clustering_rates", "counterexample", "long_context", "metastability", "metastability_stats",
+                            "pde_circle")
 
 
 def experiment(name: str, order: int = 100):
