@@ -100,9 +100,11 @@ def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def start_cli(*args):
-    return subprocess.Popen([BIN / "attnflow", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+def start_cli(log: Path, *args):
+    """`attnflow ARGS` in its own process group, stdout and stderr to the file `log`."""
+    with open(log, "wb") as sink:
+        return subprocess.Popen([BIN / "attnflow", *map(str, args)], stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def wait_for_points(path: Path, process, at_least: int, timeout: float = 90) -> int:
@@ -159,13 +161,15 @@ def compare_with_simulate(ds):
                 assert np.isnan(point["final_state"][n:]).all()  # padded up to the largest n
 
 
-def test_a_client_killed_mid_sweep_resumes_to_the_identical_store(cluster, reference, tmp_path):
+@pytest.mark.parametrize("stop, status", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)],
+                         ids=["killed", "ctrl-c"])
+def test_a_client_stopped_mid_sweep_resumes_to_the_identical_store(cluster, reference, tmp_path, stop, status):
     spec, expected = reference
     out = tmp_path / "resumed.zarr"
-    process = start_cli("sweep", spec, "--out", out, "--scheduler", cluster[0])
+    process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0])
     wait_for_points(out, process, at_least=2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
+    os.killpg(process.pid, stop)
+    assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
     partial = done_count(out)
     assert 2 <= partial < TOTAL
     result = cli("sweep", spec, "--out", out, "--scheduler", cluster[0])
@@ -200,14 +204,13 @@ def test_a_worker_killed_mid_task_does_not_change_the_store(cluster, reference, 
     address, workers = cluster
     spec, expected = reference
     out = tmp_path / "survivor.zarr"
-    process = start_cli("sweep", spec, "--out", out, "--scheduler", address)
+    process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", address)
     try:
         done = wait_for_points(out, process, at_least=1)
         assert done <= TOTAL - 3  # both workers still have tasks running or queued
         victim = next(w for w in workers if w.poll() is None)
         os.killpg(victim.pid, signal.SIGKILL)
-        _, errors = process.communicate(timeout=120)
-        assert process.returncode == 0, errors.decode()
+        assert process.wait(timeout=120) == 0, (tmp_path / "log").read_text()
     finally:
         victim.wait(timeout=30)
         start_worker(address, workers)  # leave the shared cluster as it was

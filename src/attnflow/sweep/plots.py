@@ -54,7 +54,8 @@ def phase_diagram(ds: xr.Dataset):
     one panel per dim."""
     fraction = ds["clustered"].mean([d for d in ds["clustered"].dims if d not in ("beta", "dim", "time")])
     dims = list(ds["dim"].values) if "dim" in fraction.dims else [ds.attrs.get("dim")]
-    figure, axes = plt.subplots(1, len(dims), figsize=(4 * len(dims), 3.6), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(1, len(dims), figsize=(3.6 * len(dims) + 1, 3.6), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, dim in zip(axes[0], dims):
         panel = fraction.sel(dim=dim) if "dim" in fraction.dims else fraction
         image = ax.pcolormesh(ds["beta"].values, ds["time"].values, panel.transpose("time", "beta").values,
