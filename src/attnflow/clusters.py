@@ -12,7 +12,7 @@ every token within `radius` of a core token of a cluster joins it, the others ar
 
 Densities on the circle (`find_clusters_density`): the arcs where the density exceeds `contrast`
 times the uniform density 1/(2 pi) are the clusters' cores; each is extended on both sides down the
-slopes of the density (to the valleys), its mass is the integral over the extended arc and its
+slopes of the density (to the valleys, or to where it falls below 0.2 / (2 pi)), its mass is the integral over the extended arc and its
 centre the density-weighted circular mean over it.
 """
 
@@ -29,6 +29,7 @@ from .errors import check
 
 BLOCK = 2**22  # entries of a token-by-core inner-product block
 CORE_COUNT = 20
+TAIL_LEVEL = 0.2  # cluster tails on the circle end where the density falls below TAIL_LEVEL / (2 pi)
 
 
 @dataclass
@@ -154,27 +155,27 @@ def find_clusters_density(density, min_mass: float = 0.01, contrast: float = 2.0
         arcs.append(current)
     centers = []
     for c, arc in enumerate(arcs):
-        arc = _down_the_slopes(rho, arc, labels)
+        arc = _down_the_slopes(rho, arc, labels, TAIL_LEVEL / (2 * np.pi))
         labels[arc] = c
         moment = np.sum(rho[arc] * np.exp(1j * theta[arc]))
         centers.append([moment.real / abs(moment), moment.imag / abs(moment)])
     return _sorted_result(np.array(centers).reshape(-1, 2), labels, rho, min_mass)
 
 
-def _down_the_slopes(rho: np.ndarray, arc: list[int], labels: np.ndarray) -> list[int]:
-    """Extend an arc on both sides while the density keeps decreasing (down to the valleys), so a cluster's
-    mass includes its tails; points already in another cluster are not taken."""
+def _down_the_slopes(rho: np.ndarray, arc: list[int], labels: np.ndarray, floor: float) -> list[int]:
+    """Extend an arc on both sides while the density keeps decreasing and stays above `floor`, so a cluster's
+    mass includes its tails but not the background; points already in another cluster are not taken."""
     size = len(rho)
     left, right = arc[0], arc[-1]
     while True:
         step = (left - 1) % size
-        if labels[step] != -1 or step in (right, arc[-1]) or rho[step] >= rho[left] or len(arc) >= size:
+        if labels[step] != -1 or step in (right, arc[-1]) or rho[step] >= rho[left] or rho[step] < floor or len(arc) >= size:
             break
         arc.insert(0, step)
         left = step
     while True:
         step = (right + 1) % size
-        if labels[step] != -1 or step == arc[0] or rho[step] >= rho[right] or len(arc) >= size:
+        if labels[step] != -1 or step == arc[0] or rho[step] >= rho[right] or rho[step] < floor or len(arc) >= size:
             break
         arc.append(step)
         right = step
