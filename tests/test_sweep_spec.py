@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from attnflow.cli import app
@@ -42,6 +43,8 @@ def test_yaml_and_toml_give_the_same_spec_and_digest(tmp_path):
                                      '[grid]\nbeta = [1, 2]\n')
     a, b = load_spec(tmp_path / "s.yaml"), load_spec(tmp_path / "s.toml")
     assert a == b and a.digest() == b.digest()
+    exponent = parse_spec(yaml.safe_load("task: simulate\nfixed: {t_end: 0.1, n: 4}\ngrid: {beta: [1], dt: [5e-2]}"))
+    assert exponent.point(0)["dt"] == 0.05  # YAML 1.1 reads 5e-2 as a string
     changed = parse_spec({**BASE, "grid": {"beta": [1, 2.5], "n": [4]}, "seeds": 2})
     assert changed.digest() != a.digest()
     assert json.loads(json.dumps(a.canonical())) == a.canonical()

@@ -248,6 +248,11 @@ def _coerce(parameter: Parameter, value):
             return None
         raise ValueError(f"None is not allowed: a {kind}")
     if kind == "float":
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok:
             raise ValueError(f"{value!r} is not allowed: a finite number")
