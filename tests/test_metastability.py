@@ -1,0 +1,99 @@
+"""Growth-rate fits, inner-product histograms, the batched circle velocity and the linear phase in simulation."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import attnflow as af
+from attnflow.errors import ParameterError
+from attnflow.experiments.metastability_stats import batched_velocity, circular_error, run_point, summarise
+from attnflow.growth import fit_dataset, fit_growth_rates, linear_window
+from attnflow.observables import inner_product_histogram
+from attnflow.theory import dominant_mode, growth_rates
+
+
+def test_fit_recovers_exponential_rates_within_the_window():
+    t = np.linspace(0, 1, 101)
+    rates = np.array([3.0, 7.0, -1.0])
+    start = np.array([1e-3, 2e-3, 5e-3])
+    amplitudes = start * np.exp(rates * t[:, None])
+    saturated = amplitudes.copy()
+    saturated[t > 0.6] = 0.5  # a non-linear plateau after the window must not spoil the fit
+    window = linear_window(t, saturated, saturation=0.05)
+    # the largest amplitude 2e-3 e^{7 t} passes 0.05 at t = log(25) / 7
+    assert t[window.stop - 1] <= math.log(25) / 7 < t[window.stop]
+    np.testing.assert_allclose(fit_growth_rates(t, saturated), rates, rtol=1e-10)
+
+
+def test_fit_window_keeps_min_points_and_rejects_bad_input():
+    t = np.linspace(0, 1, 10)
+    amplitudes = np.full((10, 2), 0.9)
+    assert linear_window(t, amplitudes, min_points=4) == slice(0, 4)
+    with pytest.raises(ParameterError, match="amplitudes"):
+        fit_growth_rates(t, np.ones((9, 2)))
+    with pytest.raises(ParameterError, match="saturation"):
+        linear_window(t, amplitudes, saturation=-1)
+
+
+def test_inner_product_histogram_against_numpy_and_uniform_law():
+    x = af.init.uniform(300, 4, seed=0)
+    density, edges = inner_product_histogram(x, bins=20)
+    gram = x @ x.T
+    expected, _ = np.histogram(gram[np.triu_indices(300, 1)], bins=20, range=(-1, 1), density=True)
+    np.testing.assert_allclose(density, expected, atol=1e-9)
+    # on S^2 the inner product of two uniform points is uniform on [-1, 1]: density 1/2
+    density, _ = inner_product_histogram(af.init.uniform(3000, 3, seed=1), bins=10)
+    np.testing.assert_allclose(density, 0.5, atol=0.01)
+    with pytest.raises(ParameterError, match="bins"):
+        inner_product_histogram(x, bins=0)
+
+
+def test_batched_velocity_matches_the_pairwise_sum():
+    theta = 2 * math.pi * torch.rand(3, 200, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    beta = 5.0
+    diff = theta[:, :, None] - theta[:, None, :]
+    direct = -(torch.exp(beta * torch.cos(diff)) * torch.sin(diff)).mean(2)  # SCIENCE.md §1, USA on the circle
+    torch.testing.assert_close(batched_velocity(beta, theta), direct, rtol=1e-12, atol=1e-12)
+
+
+def test_circular_error_wraps_around():
+    assert circular_error(np.array([0.05]), np.array([2 * np.pi - 0.05, 3.0])) == pytest.approx(0.1)
+
+
+def test_linear_phase_rates_in_a_small_simulation():
+    """beta = 5, n = 5000 on the circle: the median over 3 seeds of the fitted rates of modes 2..4 within 10%."""
+    torch.set_num_threads(1)
+    fits = []
+    for seed in range(3):
+        ds = af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(5000, 2, seed=seed), t_end=0.12, dt=2e-3,
+                         method="rk4", save_every=0.12, observe_every=4e-3, observables=("modes",), kmax=6,
+                         engine="circle")
+        fits.append(fit_dataset(ds))
+    np.testing.assert_allclose(np.median(fits, axis=0)[1:4], growth_rates(5.0, 2, 6)[1:4], rtol=0.1)
+
+
+def test_statistics_point_counts_and_predictors():
+    torch.set_num_threads(1)
+    rows = run_point(5.0, 600, 4)
+    assert [r["seed"] for r in rows] == [0, 1, 2, 3]
+    table = summarise(rows)
+    assert table[0]["k_star"] == dominant_mode(5.0, 2) == 3
+    assert sum(table[0]["counts"].values()) == 4
+    # most starts at beta = 5 end in three clusters even at n = 600
+    assert table[0]["fraction_k_star"] >= 0.5
+
+
+@pytest.mark.slow
+def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
+    """The issue's acceptance numbers: modes 2..5 within 10% (median of 5 seeds, n = 2 10^4) and at least
+    80% of 20 runs with k* = 3 clusters."""
+    fits = []
+    for seed in range(5):
+        ds = af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(20000, 2, seed=seed), t_end=0.16, dt=1e-3,
+                         method="rk4", save_every=0.16, observe_every=4e-3, observables=("modes",), kmax=6)
+        fits.append(fit_dataset(ds))
+    np.testing.assert_allclose(np.median(fits, axis=0)[1:5], growth_rates(5.0, 2, 6)[1:5], rtol=0.1)
+    table = summarise(run_point(5.0, 20000, 20))
+    assert table[0]["fraction_k_star"] >= 0.8

@@ -1,0 +1,100 @@
+"""`attnflow reproduce` and `attnflow predict`: report files, summary.json, bad input."""
+
+import base64
+import math
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+from scipy.special import iv
+from typer.testing import CliRunner
+
+import attnflow.experiments as registry
+from attnflow.cli import app
+from attnflow.experiments import Experiment, Section
+from attnflow.experiments.report import markdown_to_html, write_report
+
+runner = CliRunner()
+
+
+def fake_experiment(name, beta):
+    def run(out: Path, scale: str) -> Section:
+        figure, ax = plt.subplots()
+        ax.plot([0, 1], [0, beta])
+        figure.savefig(out / f"{name}.png")
+        plt.close(figure)
+        markdown = f"Scale {scale}.\n\n| a | b |\n|---|---|\n| 1 | {beta} |\n\n![{name}]({name}.png)\n"
+        row = {"beta": beta, "dim": 2, "n": 10, "k_star": 3, "clusters_found": 3, "site_error_max": float("nan"),
+               "growth_rates_predicted": [1.0], "growth_rates_fitted": [1.1]}
+        return Section(f"Fake {name}", markdown, [f"{name}.png"], {"experiments": [row], name: [1]})
+    return Experiment(name, int(beta), run)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    experiments = [fake_experiment("first", 5.0), fake_experiment("second", 7.0)]
+    monkeypatch.setattr(registry, "available", lambda: experiments)
+    return experiments
+
+
+def test_reproduce_writes_report_html_and_summary(tmp_path, fakes):
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["reproduce", "--quick", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scale"] == "quick"
+    assert [row["beta"] for row in summary["experiments"]] == [5.0, 7.0]
+    assert summary["experiments"][0]["site_error_max"] is None  # NaN becomes null: strict JSON
+    assert summary["first"] == [1] and summary["second"] == [1]
+    markdown = (out / "report.md").read_text()
+    assert markdown.index("Fake first") < markdown.index("Fake second")
+    page = (out / "report.html").read_text()
+    encoded = base64.b64encode((out / "first.png").read_bytes()).decode()
+    assert encoded in page and page.count("data:image/png;base64,") == 2
+    assert "<table>" in page and "<td>7.0</td>" in page
+
+
+def test_reproduce_only_and_full(tmp_path, fakes):
+    out = tmp_path / "only"
+    result = runner.invoke(app, ["reproduce", "--full", "--only", "second", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scale"] == "full" and [row["beta"] for row in summary["experiments"]] == [7.0]
+
+
+def test_reproduce_unknown_experiment_exits_2_without_traceback(tmp_path):
+    process = subprocess.run([sys.executable, "-c", "from attnflow.cli import main; main()", "reproduce", "--only",
+                              "nope", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert process.returncode == 2
+    assert "--only='nope' is not allowed" in process.stderr and "Traceback" not in process.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_markdown_to_html_subset(tmp_path):
+    page = markdown_to_html("# T\n\ntext with `code` and **bold**\n\n- one\n- two\n\n![m](missing.png)\n", tmp_path)
+    assert "<h1>T</h1>" in page and "<code>code</code>" in page and "<b>bold</b>" in page
+    assert "<li>two</li>" in page and "missing figure" in page
+
+
+def test_write_report_without_sections(tmp_path):
+    summary = write_report([], tmp_path, "quick")
+    assert summary["experiments"] == [] and (tmp_path / "report.html").exists()
+
+
+def test_predict_prints_rates_and_writes_the_plot(tmp_path):
+    plot = tmp_path / "gamma.png"
+    result = runner.invoke(app, ["predict", "--beta", "5", "--dim", "2", "--n", "20000", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert plot.stat().st_size > 1000
+    assert "k* = 3 for" in result.output
+    emergence = math.log(math.sqrt(20000)) / (9 * iv(3, 5.0) / 5)  # log(sqrt n) / gamma_3, gamma_3 = 9 I_3(5) / 5
+    assert f"{emergence:.6g}" in result.output
+
+
+def test_predict_bad_beta_exits_2():
+    process = subprocess.run([sys.executable, "-c", "from attnflow.cli import main; main()", "predict", "--beta",
+                              "-1"], capture_output=True, text=True)
+    assert process.returncode == 2 and "beta=-1.0 is not allowed" in process.stderr
