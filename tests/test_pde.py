@@ -48,18 +48,36 @@ def test_linear_growth_rates_within_two_percent(beta, t_end, method):
         assert np.abs(rates / expected - 1).max() < 1e-4
 
 
-def test_sa_and_diffusion_growth_rates():
-    """SA divides gamma_k by I_0(beta); diffusion D subtracts D k^2."""
+def test_diffusion_growth_rates():
+    """Diffusion D subtracts D k^2 from gamma_k."""
     beta, diffusion = 5.0, 0.3
     rho0 = initial.uniform_modes(64, [1e-9] * 5)
-    sa = pde.solve(af.Model("sa", beta, 2), rho0, 0.5, method="spectral", save_every=0.5, kmax=5)
-    rates = np.polyfit(sa.obs_time.values, np.log(sa.mode_amplitude.values), 1)[0]
-    assert np.allclose(rates, af.theory.growth_rates(beta, 2, 5, "sa"), rtol=1e-4)
     noisy = pde.solve(af.Model("usa", beta, 2, diffusion=diffusion), rho0, 0.1, method="spectral",
                       save_every=0.1, kmax=5)
     rates = np.polyfit(noisy.obs_time.values, np.log(noisy.mode_amplitude.values), 1)[0]
     k = np.arange(1, 6)
     assert np.allclose(rates, af.theory.growth_rates(beta, 2, 5, "usa") - diffusion * k**2, rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["fv", "spectral"])
+def test_diffusion_alone_damps_mode_k_like_exp_minus_d_k_squared(method):
+    """beta = 0: gamma_k = 0 for k >= 2, so with D the k-th mode decays like e^{-D k^2 t} (closed form)."""
+    diffusion, t_end = 0.05, 0.2
+    rho0 = initial.uniform_modes(256, [0.0, 0.1, 0.1])
+    ds = pde.solve(af.Model("usa", 0.0, 2, diffusion=diffusion), rho0, t_end, method=method, save_every=t_end,
+                   kmax=3)
+    k = np.array([2, 3])
+    expected = 0.1 * np.exp(-diffusion * k**2 * t_end)
+    assert np.allclose(ds.mode_amplitude.values[-1, 1:], expected, rtol=1e-3 if method == "fv" else 1e-8)
+    assert ds.attrs["min_density"] >= 0 and abs(ds.mass.values - 1).max() < 1e-12
+
+
+@pytest.mark.parametrize("method", ["spectral", "fv"])
+def test_sa_growth_rates(method):
+    ds = pde.solve(af.Model("sa", 5.0, 2), initial.uniform_modes(128, [1e-9] * 6), 0.5, method=method,
+                   save_every=0.5, kmax=6)
+    rates = np.polyfit(ds.obs_time.values, np.log(ds.mode_amplitude.values), 1)[0]
+    assert np.abs(rates / af.theory.growth_rates(5.0, 2, 6, "sa") - 1).max() < 0.02
 
 
 def test_finite_volume_keeps_mass_and_positivity_through_clustering():
@@ -197,6 +215,8 @@ def test_wasserstein1_closed_forms():
     (lambda: pde.solve(af.Model("usa", 5.0, 2), initial.uniform_modes(64, [0.1]), 0.1, cfl=2.0), "cfl"),
     (lambda: pde.solve(af.Model("usa", 5.0, 2), initial.uniform_modes(64, [0.1]), -1.0), "t_end"),
     (lambda: initial.uniform_noise(64, sigma=1.0), "sigma"),
+    (lambda: pde.solve(af.Model("usa", 5.0, 2, diffusion=0.1), initial.uniform_modes(64, [0.1]), 0.1,
+                       method="lax-friedrichs"), "diffusion"),
 ])
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ParameterError) as error:

@@ -1,10 +1,11 @@
 """Lax–Friedrichs with a direct O(N^2) convolution: the seed's scheme, kept as the baseline.
 
-  rho_j^{n+1} = (rho_{j+1} + rho_{j-1}) / 2 - dt/(2 dx) (f_{j+1} - f_{j-1})
-                + D dt/dx^2 (rho_{j+1} - 2 rho_j + rho_{j-1}),   f = rho v,
+  rho_j^{n+1} = (rho_{j+1} + rho_{j-1}) / 2 - dt/(2 dx) (f_{j+1} - f_{j-1}),   f = rho v,
   v_i = -sum_j e^{beta cos(theta_i - theta_j)} sin(theta_i - theta_j) rho_j dx   (USA; SA / w_i),
 with dt = courant * dx (the seed: courant = 0.02). First order; its numerical diffusion
-dx^2 / (2 dt) = dx / (2 courant) smears the clusters (SCIENCE.md §5). A step shortened to
+dx^2 / (2 dt) = dx / (2 courant) smears the clusters (SCIENCE.md §5). No diffusion D: added
+explicitly to the averaged form it is unstable for every D > 0 (amplification -1 - 4 D dt/dx^2
+at the grid scale), and the scheme's own diffusion is larger anyway. A step shortened to
 h < dt (to land on a saved time) moves the fraction h / dt of the way to the full step,
 so it adds only its share of that diffusion. The velocity sum
 is done row block by row block, O(N^2) work and O(N * block) memory per step.
@@ -28,7 +29,7 @@ class LaxFriedrichsSolver:
 
     def __init__(self, model, density0: np.ndarray, courant: float = 0.02, convolution: str = "direct"):
         n = len(density0)
-        self.n, self.dx, self.diffusion = n, 2 * np.pi / n, model.diffusion
+        self.n, self.dx = n, 2 * np.pi / n
         self.kind, self.dt, self.convolution = model.kind, courant * self.dx, convolution
         m = np.arange(n) * self.dx  # theta_i - theta_j = (i - j) dx
         scaled = np.exp(model.beta * (np.cos(m) - 1))  # e^{beta cos} e^{-beta}; USA multiplies e^beta back
@@ -60,10 +61,7 @@ class LaxFriedrichsSolver:
         rho, dt = self.state, self.dt
         h = min(dt, t_target - self.t)
         flux = rho * self.velocity(rho)
-        up, down = np.roll(rho, -1), np.roll(rho, 1)
-        full = 0.5 * (up + down) - dt / (2 * self.dx) * (np.roll(flux, -1) - np.roll(flux, 1))
-        if self.diffusion:
-            full += self.diffusion * dt / self.dx**2 * (up - 2 * rho + down)
+        full = 0.5 * (np.roll(rho, -1) + np.roll(rho, 1)) - dt / (2 * self.dx) * (np.roll(flux, -1) - np.roll(flux, 1))
         self.state = full if h == dt else rho + (h / dt) * (full - rho)
         self.t = t_target if h == t_target - self.t else self.t + h
         self.steps += 1

@@ -92,6 +92,8 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     check(model.identity_parameters, "Q, K, V", "non-identity matrices", "identity parameters on the circle")
     check(model.norm == "post", "norm", model.norm, "post (densities live on the circle)")
     check(method in SOLVERS, "method", method, f"one of {', '.join(SOLVERS)}")
+    check(method != "lax-friedrichs" or model.diffusion == 0, "diffusion", model.diffusion,
+          "0 with method='lax-friedrichs' (the seed's scheme; use fv or spectral for D > 0)")
     unknown = sorted(set(options) - set(OPTIONS[method]))
     check(not unknown, "options", unknown,
           f"options of method={method!r}: {', '.join(OPTIONS[method])}")
