@@ -44,12 +44,14 @@ class LaxFriedrichsSolver:
         n = self.n
         if self.convolution == "fft":
             return np.fft.irfft(np.fft.rfft(kernel) * np.fft.rfft(rho), n)
+        # row i of the circulant matrix is window N - i of [g, g], g_m = kernel[-m mod N]: a view, no copy
+        g = kernel[(-np.arange(n)) % n]
+        windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([g, g]), n)
         out = np.empty(n)
         rows = max(1, ROW_BLOCK_ELEMENTS // n)
-        j = np.arange(n)
         for start in range(0, n, rows):
-            i = np.arange(start, min(start + rows, n))
-            out[i] = kernel[(i[:, None] - j[None, :]) % n] @ rho
+            stop = min(start + rows, n)
+            out[start:stop] = np.ascontiguousarray(windows[n - start:n - stop:-1]) @ rho
         return out
 
     def velocity(self, rho: np.ndarray) -> np.ndarray:
