@@ -67,9 +67,14 @@ def weights(rho, n: int, beta: float, kind: str = "sa"):
 def rate(rho, n: int, beta: float, kind: str = "sa", norm: str = "post", r=1.0):
     """(drho/dt, dr/dt) of the equiangular model, equations (E1)-(E3); dr/dt = 0 except Pre-LN."""
     _check(n, beta, kind, norm)
-    rho = np.asarray(rho, dtype=np.float64)
+    return _rate_of_gap(1 - np.asarray(rho, dtype=np.float64), n, beta, kind, norm, r)
+
+
+def _rate_of_gap(gap, n, beta, kind, norm, r):
+    """`rate` with rho given as gap = 1 - rho, so that the factor (1 - rho) keeps full relative precision."""
+    rho = 1 - gap
     a, b = weights(rho, n, beta, kind)
-    contraction = 2 * b * (1 - rho) * (1 + (n - 1) * rho)
+    contraction = 2 * b * gap * (1 + (n - 1) * rho)
     if norm == "post":
         return contraction, np.zeros_like(rho)
     if norm == "pre":
@@ -80,15 +85,16 @@ def rate(rho, n: int, beta: float, kind: str = "sa", norm: str = "post", r=1.0):
 
 @dataclass(frozen=True)
 class EquiangularSolution:
-    """rho(t) and r(t) on the requested times (r = 1 except Pre-LN)."""
+    """rho(t), r(t) (r = 1 except Pre-LN) and gap = 1 - rho(t) (accurate far below 1e-16) on the requested times."""
 
     t: np.ndarray
     rho: np.ndarray
     r: np.ndarray
+    gap: np.ndarray
 
 
 def solve(n: int, beta: float, rho0: float, t, kind: str = "sa", norm: str = "post", r0: float = 1.0,
-          rtol: float = 1e-12, atol: float = 1e-14) -> EquiangularSolution:
+          rtol: float = 1e-12, atol: float = 1e-30) -> EquiangularSolution:
     """Integrate (E1)-(E3) from rho(0) = rho0, r(0) = r0 and return it at the times `t` (increasing, >= 0).
 
     Uses scipy's DOP853 in the variable u = 1 - rho (so that the tolerances resolve 1 - rho near 1).
@@ -101,13 +107,13 @@ def solve(n: int, beta: float, rho0: float, t, kind: str = "sa", norm: str = "po
     check(math.isfinite(r0) and r0 > 0, "r0", r0, "a finite number > 0")
 
     def rhs(_, y):
-        drho, dr = rate(1 - y[0], n, beta, kind, norm, y[1])
+        drho, dr = _rate_of_gap(y[0], n, beta, kind, norm, y[1])
         return [-drho, dr]
 
     if t[-1] == 0:
-        return EquiangularSolution(t, np.full_like(t, rho0), np.full_like(t, r0))
+        return EquiangularSolution(t, np.full_like(t, rho0), np.full_like(t, r0), np.full_like(t, 1 - rho0))
     sol = solve_ivp(rhs, (0.0, float(t[-1])), [1 - rho0, r0], method="DOP853", t_eval=t, rtol=rtol, atol=atol)
-    return EquiangularSolution(t, 1 - sol.y[0], sol.y[1])
+    return EquiangularSolution(t, 1 - sol.y[0], sol.y[1], sol.y[0])
 
 
 def asymptotics(beta: float, kind: str = "sa", norm: str = "post") -> tuple[str, float]:
