@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 import zarr
 from typer.testing import CliRunner
 
@@ -135,8 +136,6 @@ def reference(cluster, tmp_path_factory):
 
 
 def test_sweep_through_a_scheduler_stores_what_simulate_computes(reference):
-    import xarray as xr
-
     ds = xr.open_zarr(reference[1]).load()
     assert (ds["status"] == DONE).all() and ds["final_state"].dims == ("beta", "n", "seed", "token", "component")
     threads = torch.get_num_threads()
@@ -168,6 +167,10 @@ def test_a_client_stopped_mid_sweep_resumes_to_the_identical_store(cluster, refe
     out = tmp_path / "resumed.zarr"
     process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0])
     wait_for_points(out, process, at_least=2)
+    running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted ones NaN
+    done = (running["status"] == DONE).values  # read before the data: a point's data is written first
+    energy = running["energy"].values
+    assert np.isfinite(energy[done]).all() and np.isnan(energy[~done]).any()
     os.killpg(process.pid, stop)
     assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
     partial = done_count(out)

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from attnflow.cli import app
+from attnflow.errors import AttnflowError
 from attnflow.sweep import SpecError, load_spec, parse_spec, plan
 
 BASE = {"task": "simulate", "fixed": {"t_end": 0.1, "dt": 0.05}}
@@ -132,3 +134,22 @@ def test_a_changed_spec_is_refused_against_an_existing_store(tmp_path):
     (tmp_path / "other.zarr").mkdir()
     result = CliRunner().invoke(app, ["sweep", str(changed), "--out", str(tmp_path / "other.zarr")])
     assert result.exit_code == 2 and "not a sweep store" in result.output
+
+
+def test_overwrite_replaces_a_store_of_another_spec(tmp_path):
+    from attnflow.sweep import PENDING, SweepStore
+
+    old = parse_spec({**BASE, "grid": {"beta": [1], "n": [4]}})
+    store = SweepStore.prepare(tmp_path / "s.zarr", old, plan(old))
+    store.write(0, {"modes": np.zeros((2, 10)), "energy": np.zeros(2)})
+    new = parse_spec({**BASE, "grid": {"beta": [1, 2], "n": [4]}})
+    with pytest.raises(AttnflowError, match="different spec"):
+        SweepStore.prepare(tmp_path / "s.zarr", new, plan(new))
+    replaced = SweepStore.prepare(tmp_path / "s.zarr", new, plan(new), overwrite=True)
+    assert replaced.pending() == [0, 1] and (replaced.status() == PENDING).all()
+
+
+@pytest.mark.parametrize("name", ["cluster_count.yaml", "phase_diagram.yaml", "simulate.toml"])
+def test_example_specs_are_valid(name):
+    spec = load_spec(Path(__file__).parents[1] / "examples" / name)
+    assert spec.size > 1 and plan(spec)
