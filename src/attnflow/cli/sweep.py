@@ -28,7 +28,7 @@ def sweep(
 ):
     """Run every grid point of SPEC as a Dask task; results go into one Zarr store as they finish.
 
-    Exit status: 0 all points done, 1 some points failed (recorded in the store), 2 bad input, 130 interrupted (rerun to resume).
+    Exit status: 0 done, 1 some points failed (see the store), 2 bad input, 130 interrupted (rerun).
     """
     from ..sweep import run_sweep
 

@@ -52,8 +52,9 @@ def min_inner_products(x: np.ndarray) -> np.ndarray:
 
 def run(p: dict, record) -> dict[str, np.ndarray]:
     every = p["t_end"] / (p["observations"] - 1)
-    ds = simulate(Model(kind=p["kind"], beta=p["beta"], dim=p["dim"]), initial.uniform(p["n"], p["dim"], seed=p["seed"]),
-                  p["t_end"], method="dopri5", rtol=p["rtol"], save_every=every, observe_every=every, observables=())
+    model = Model(kind=p["kind"], beta=p["beta"], dim=p["dim"])
+    ds = simulate(model, initial.uniform(p["n"], p["dim"], seed=p["seed"]), p["t_end"], method="dopri5",
+                  rtol=p["rtol"], save_every=every, observe_every=every, observables=())
     smallest = min_inner_products(ds["x"].values)
     check(len(smallest) == p["observations"], "observations", p["observations"],
           f"a count that divides t_end evenly (got {len(smallest)} saved times)")

@@ -80,7 +80,8 @@ def final_values(ds: xr.Dataset):
         values = values.mean(grid[2:]) if len(grid) > 2 else values
         for label in ds[grid[1]].values if len(grid) > 1 else [None]:
             line = values.sel({grid[1]: label}) if label is not None else values
-            ax.plot(ds[grid[0]].values, line.values, marker="o", label=None if label is None else f"{grid[1]} = {label}")
+            ax.plot(ds[grid[0]].values, line.values, marker="o",
+                    label=None if label is None else f"{grid[1]} = {label}")
         ax.set_xlabel(grid[0])
         ax.set_ylabel(f"{name} at t_end")
         if len(grid) > 1:

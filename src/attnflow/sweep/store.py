@@ -94,7 +94,8 @@ class SweepStore:
         if path.exists() and not overwrite:
             digest = _digest(path)
             if digest is None:
-                raise AttnflowError(f"out={str(path)!r} exists and is not a sweep store; pass --overwrite to replace it")
+                raise AttnflowError(f"out={str(path)!r} exists and is not a sweep store; "
+                                    "pass --overwrite to replace it")
             if digest != spec.digest():
                 raise AttnflowError(f"out={str(path)!r} holds a sweep of a different spec; rerun with the original "
                                     "spec to resume it, or pass --overwrite to start again")
