@@ -34,7 +34,7 @@ def pde(
     t_end: float = typer.Option(0.5, help="Final time."),
     save_every: float = typer.Option(None, help="Time between saved densities (default t_end/50)."),
     observe_every: float = typer.Option(None, help="Time between mass and |mu_k| (default save_every/10)."),
-    kmax: int = typer.Option(10, help="Number of recorded modes |mu_k|."),
+    kmax: int = typer.Option(None, help="Number of recorded modes |mu_k| (default min(10, grid/2))."),
     rtol: float = typer.Option(None, help="Relative tolerance (spectral; default 1e-8)."),
     atol: float = typer.Option(None, help="Absolute tolerance (spectral; default 1e-10)."),
     cfl: float = typer.Option(None, help="CFL number in (0, 1] (fv; default 0.8)."),

@@ -66,7 +66,7 @@ def check_density(density0, method: str = "spectral") -> np.ndarray:
 
 
 def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: float | None = None,
-          observe_every: float | None = None, kmax: int = 10,
+          observe_every: float | None = None, kmax: int | None = None,
           progress: Callable[[float, float], None] | None = None, **options) -> xr.Dataset:
     """Solve the mean-field equation on the circle from `density0` up to `t_end` (SCIENCE.md §2).
 
@@ -82,6 +82,7 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
                    convolution="direct" or "fft": the same sum by FFT, for accuracy studies).
     save_every     time between saved densities (default t_end / 50)
     observe_every  time between observables (default save_every / 10): mass and |mu_k|, k = 1..kmax
+    kmax           number of recorded modes, at most N / 2 (default min(10, N / 2))
     progress       optional callback progress(t, t_end)
     Returns an xarray.Dataset: `density` (time, angle), `mass` and `mode_amplitude` (obs_time, mode),
     the model, method, options, steps and wall time in attrs.
@@ -105,9 +106,10 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     if "cfl" in options:
         check(options["cfl"] <= 1, "cfl", options["cfl"], "a number in (0, 1] (positivity)")
     check(_number(t_end) and math.isfinite(t_end) and t_end >= 0, "t_end", t_end, "a finite number >= 0")
-    check(isinstance(kmax, (int, np.integer)) and not isinstance(kmax, bool) and kmax >= 1,
-          "kmax", kmax, "an integer >= 1")
     rho0 = check_density(density0, method)
+    kmax = min(10, len(rho0) // 2) if kmax is None else kmax
+    check(isinstance(kmax, (int, np.integer)) and not isinstance(kmax, bool) and 1 <= kmax <= len(rho0) // 2,
+          "kmax", kmax, f"an integer from 1 to N/2 = {len(rho0) // 2}")
     save_every = t_end / 50 if save_every is None else save_every
     observe_every = save_every / 10 if observe_every is None else observe_every
     if t_end > 0:
