@@ -4,6 +4,7 @@ Each helper draws on a given `Axes` (or a new figure when none is given) and ret
 so experiments can compose panels:
 * `trajectories`: angles of a subsample of tokens against time, predicted sites as dashed lines
   (the seed notebook's figure; SCIENCE.md §3, "where the clusters form");
+* `sphere_map`: tokens on S^2 in an equal-area map over a background field, predicted sites as stars;
 * `angle_histogram`: histogram of the angles at one time;
 * `growth_rate_plot`: gamma_k against k with k* marked;
 * `mode_amplitudes`: |mu_k(t)| (sqrt S_k in any d) on a log scale with the predicted slopes
@@ -25,17 +26,37 @@ def _axes(ax, size=(6, 4)):
     return ax
 
 
-def trajectories(time, angles, sites=None, ax=None, tokens: int = 400, seed: int = 0):
-    """Angles (time, token) of `tokens` randomly chosen tokens as dots against time; `sites` (angles)
-    as horizontal dashed lines."""
+def trajectories(time, angles, sites=None, ax=None, tokens: int = 300, seed: int = 0):
+    """Angles (time, token) of `tokens` randomly chosen tokens as thin lines against time (broken where they
+    wrap around 2 pi); `sites` (angles) as horizontal dashed lines."""
     ax = _axes(ax)
-    angles = np.asarray(angles)
+    angles = np.asarray(angles, dtype=np.float64)
     chosen = np.random.default_rng(seed).choice(angles.shape[1], min(tokens, angles.shape[1]), replace=False)
-    t = np.repeat(np.asarray(time)[:, None], len(chosen), axis=1)
-    ax.scatter(t.ravel(), angles[:, chosen].ravel(), s=0.4, c="k", alpha=0.5, linewidths=0)
+    paths = angles[:, chosen].copy()
+    paths[1:][np.abs(np.diff(paths, axis=0)) > np.pi] = np.nan  # no vertical jumps across the wrap
+    ax.plot(time, paths, color="k", lw=0.3, alpha=0.5)
     for site in [] if sites is None else np.mod(sites, 2 * np.pi):
         ax.axhline(site, color="tab:red", ls="--", lw=1)
     ax.set(xlabel="t", ylabel="θ", ylim=(0, 2 * np.pi), xlim=(time[0], time[-1]))
+    return ax
+
+
+def sphere_map(x, sites=None, field=None, ax=None, label: str | None = None):
+    """Tokens x (n, 3) on S^2 in the equal-area cylindrical map (azimuth, z); `field(points) -> values`
+    drawn as a colour background (e.g. the degree-k* component of the initial tokens); `sites` as red stars."""
+    ax = _axes(ax)
+    if field is not None:
+        azimuth, z = np.meshgrid(np.linspace(-np.pi, np.pi, 181), np.linspace(-1, 1, 91))
+        r = np.sqrt(1 - z**2)
+        grid = np.stack([r * np.cos(azimuth), r * np.sin(azimuth), z], axis=-1).reshape(-1, 3)
+        ax.pcolormesh(azimuth, z, np.asarray(field(grid)).reshape(z.shape), cmap="RdBu_r", shading="auto")
+    x = np.asarray(x)
+    ax.scatter(np.arctan2(x[:, 1], x[:, 0]), x[:, 2], s=0.5, c="k", alpha=0.5, linewidths=0)
+    if sites is not None and len(sites):
+        sites = np.asarray(sites)
+        ax.scatter(np.arctan2(sites[:, 1], sites[:, 0]), sites[:, 2], s=90, marker="*", c="gold",
+                   edgecolors="k", linewidths=0.7)
+    ax.set(xlabel="azimuth", ylabel="z", xlim=(-np.pi, np.pi), ylim=(-1, 1), title=label)
     return ax
 
 

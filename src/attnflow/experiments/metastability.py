@@ -26,7 +26,8 @@ from ..clusters import find_clusters
 from ..growth import fit_dataset, fit_ensemble_growth_rates, linear_window
 from ..integrate import simulate
 from ..model import Model
-from ..theory import dominant_mode, emergence_time, growth_rates, predicted_angles, predicted_sites
+from ..theory import (dominant_mode, emergence_time, growth_rates, harmonic_component, predicted_angles,
+                      predicted_sites)
 from . import Section, experiment
 
 KMAX = 8
@@ -67,7 +68,7 @@ def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: 
         x0 = init.uniform(n, dim, seed=seed)
         length = t_end if seed == 0 else min(t_end, 0.8 * t_emerge)
         ds = simulate(model, x0, length, dt=dt, method="rk4" if dt >= 1e-3 else "euler",
-                      save_every=t_end / 60 if seed == 0 else length, observe_every=max(dt, t_end / 150),
+                      save_every=t_end / 120 if seed == 0 else length, observe_every=max(dt, t_end / 150),
                       observables=("modes",), kmax=KMAX, engine=engine)
         fits.append(fit_dataset(ds))
         runs.append((x0, ds))
@@ -106,24 +107,21 @@ def _figures(case: dict, out: Path, stem: str) -> list[str]:
         plots.angle_histogram(middle.values, sites, ax=axes[1],
                               label=f"angles at t = {float(middle['time']):.3g}")
     else:
-        figure = plt.figure(figsize=(12, 4))
-        for i, t in enumerate((0.0, case["emergence_time_predicted"], case["t_end"])):
-            ax = figure.add_subplot(1, 3, i + 1, projection="3d")
-            x = ds["x"].sel(time=t, method="nearest").values
-            ax.scatter(*x.T, s=1, c="k", alpha=0.4)
-            sites = np.array(case["predicted_sites"])
-            ax.scatter(*(1.05 * sites).T, s=60, c="tab:red", marker="*")
-            ax.set_title(f"t = {float(ds['time'].sel(time=t, method='nearest')):.3g}")
-            ax.set_box_aspect((1, 1, 1))
-            ax.set_axis_off()
-        figure.suptitle(f"{label}: tokens on S², predicted sites (red, maxima of the degree-{k_star} part)")
+        figure, axes = plt.subplots(1, 3, figsize=(15, 4))
+        sites = np.array(case["predicted_sites"])
+        component = lambda points: harmonic_component(case["_x0"], k_star, points)  # noqa: E731
+        for ax, t in zip(axes, (0.0, case["emergence_time_predicted"], case["t_end"])):
+            snapshot = ds["x"].sel(time=t, method="nearest")
+            plots.sphere_map(snapshot.values, sites, component, ax=ax, label=f"t = {float(snapshot['time']):.3g}")
+        figure.suptitle(f"{label}: tokens on S² over the degree-{k_star} component of the initial tokens "
+                        "(red: positive); stars: its maxima (predicted sites)")
     plots.save(figure, out / f"{stem}_tokens.png")
     names.append(f"{stem}_tokens.png")
     figure, axes = plt.subplots(1, 2, figsize=(12, 4))
     plots.growth_rate_plot(rates, k_star, ax=axes[0], label=f"γ_k, {label}")
     plots.mode_amplitudes(ds["obs_time"].values, ds["mode_amplitude"].values, rates, modes=range(1, FIT_MODES + 1),
                           window_end=case["fit_window_end"], ax=axes[1],
-                          label="mode amplitudes (dashed: A_k(0) e^{γ_k t}; dotted: end of fit window)")
+                          label="amplitudes; dashed: A_k(0) e^{γ_k t}; dotted: fit window end")
     plots.save(figure, out / f"{stem}_modes.png")
     names.append(f"{stem}_modes.png")
     return names
@@ -141,7 +139,7 @@ def _table(cases: list[dict]) -> str:
         cells = [f"{p:.2f} / {f:.2f} ({100 * (f - p) / p:+.0f}%)" for p, f in
                  zip(c["growth_rates_predicted"], c["growth_rates_fitted"])]
         rates += f"| {c['beta']:g} | {c['dim']} | " + " | ".join(cells) + " |\n"
-    return head + rates
+    return head + rows + rates
 
 
 def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) -> Section:
@@ -172,5 +170,5 @@ def run_sphere(out: Path, scale: str) -> Section:
     case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
     intro = (f"USA on S² (d = 3), β = {beta:g} (k* = {case['k_star']}), dense engine, RK4. Amplitudes "
              "A_k = √S_k (Gegenbauer powers); predicted sites: the maxima of the degree-k* component "
-             "(1/n) Σ_j P_k(⟨x, x_j⟩) of the initial tokens, at least half the highest maximum.")
+             "(1/n) Σ_j P_k(⟨x, x_j⟩) of the initial tokens, those at least a quarter of the highest.")
     return _section([case], out, "metastability_sphere", "Metastable clustering on the sphere S²", intro)

@@ -169,7 +169,7 @@ def _refine_maximum(x0, k: int, start: np.ndarray, step: float, iterations: int 
     return point
 
 
-def predicted_sites(x0, k: int, relative: float = 0.5, search_points: int = 4000) -> np.ndarray:
+def predicted_sites(x0, k: int, relative: float = 0.25, search_points: int = 4000) -> np.ndarray:
     """Predicted cluster sites (unit vectors, (m, d)) from the initial tokens x0 and the dominant degree k.
 
     Circle: the k points at `predicted_angles(x0, k)`. Dimension d >= 3: the local maxima on the sphere of
