@@ -68,8 +68,10 @@ def sweep_plot(
     store: Path = typer.Argument(..., help="A sweep store written by `attnflow sweep`."),
     out: Path = typer.Option(..., help="Image file (.png, .pdf, .svg)."),
 ):
-    """Draw the figure of a sweep store: cluster counts against beta, the (t, beta) phase diagram,
-    or a simulate sweep's final observables."""
+    """Draw the figure of a sweep store.
+
+    Cluster counts against beta (cluster_count), the (t, beta) phase diagram (phase_diagram), or a
+    simulate sweep's final observables."""
     from ..sweep.plots import plot_store
 
     try:
