@@ -132,7 +132,8 @@ def main() -> None:
     for name, n, ds, wall, w1, l1, note in rows:
         mass_error = float(np.abs(ds.mass.values - 1).max())
         print(f"| {name} | {n} | {ds.attrs['steps']} | {wall:.2f} s{note} | {w1:.2e} | {l1:.2e} | "
-              f"{ds.attrs['min_density']:.2e} | {mass_error:.1e} | {lf_time / wall:.0f} | {lf_w1 / max(w1, 1e-300):.1f} |")
+              f"{ds.attrs['min_density']:.2e} | {mass_error:.1e} | {lf_time / wall:.0f} | "
+              f"{lf_w1 / max(w1, 1e-300):.1f} |")
     matched = [(wall, n) for name, n, ds, wall, w1, l1, note in rows if name.startswith("finite") and w1 <= lf_w1]
     if matched:
         wall, n = min(matched)

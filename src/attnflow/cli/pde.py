@@ -17,7 +17,8 @@ from . import app, console, fail
 INITS = ("noise", "modes")
 
 
-@app.command(epilog="Examples:\n\n  attnflow pde --beta 5 --t-end 0.5 --grid 1024 --method fv --out pde.nc --figures figs\n\n"
+@app.command(epilog="Examples:\n\n"
+                    "  attnflow pde --beta 5 --t-end 0.5 --grid 1024 --method fv --out pde.nc --figures figs\n\n"
                     "  attnflow pde --beta 7 --t-end 0.05 --method spectral --grid 512 --init modes "
                     "--amplitudes 1e-3,1e-3,1e-3,1e-3")
 def pde(

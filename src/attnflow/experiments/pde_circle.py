@@ -129,7 +129,8 @@ def run(out: Path, scale: str) -> Section:
     plt.close(fig)
     figures.append("pde_circle_particles.png")
 
-    rows = ["| β | T | k* | predicted k at T | final dominant k | fitted/γ_k − 1 (σ = 0.01) | fitted/γ_k − 1 (σ = 1e-9) "
+    rows = ["| β | T | k* | predicted k at T | final dominant k | fitted/γ_k − 1 (σ = 0.01) "
+            "| fitted/γ_k − 1 (σ = 1e-9) "
             "| mass error | min ρ | steps | wall time |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     rows += [f"| {r['beta']:g} | {r['t_end']:g} | {r['k_star']} | {r['k_linear']} | {r['final_dominant_mode']} | "
              + ", ".join(f"{f / g - 1:+.3f}" for f, g in zip(r["fitted_gamma"], r["gamma"])) + " | "

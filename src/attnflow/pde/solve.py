@@ -1,6 +1,7 @@
 """`solve`: the mean-field equation on the circle from a density on the grid (SCIENCE.md §2).
 
-  d_t rho + d_theta(rho v[rho]) = D d_theta^2 rho,  v = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
+  d_t rho + d_theta(rho v[rho]) = D d_theta^2 rho,
+  v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
 (USA; SA divides v by ∫ e^{beta cos(theta-theta')} rho(theta') dtheta').
 """
 
