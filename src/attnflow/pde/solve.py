@@ -86,7 +86,7 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     kmax           number of recorded modes, at most N / 2 (default min(10, N / 2))
     progress       optional callback progress(t, t_end)
     Returns an xarray.Dataset: `density` (time, angle), `mass` and `mode_amplitude` (obs_time, mode),
-    the model, method, options, steps and wall time in attrs.
+    the model, method, options, steps, wall time and min_density (the minimum over every step) in attrs.
     """
     if not isinstance(model, Model):
         raise ParameterError("model", type(model).__name__, "an attnflow.Model")
@@ -124,10 +124,12 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     observe_times = _times(t_end, observe_every)
     events = np.union1d(save_times, observe_times)
     densities, observed = [], []
+    lowest = float(rho0.min())
     started = wallclock.perf_counter()
     for target in events:
         while solver.t < target:
             solver.advance(float(target))
+            lowest = min(lowest, float(solver.density().min()))  # after every step, not only when observed
             if progress is not None:
                 progress(solver.t, t_end)
         rho = solver.density()
@@ -142,7 +144,7 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     n = len(rho0)
     attrs = {**model.describe(), "method": method, "n_grid": n, "t_end": float(t_end),
              "steps": solver.steps, "rejected_steps": solver.rejected, "wall_time": wall_time,
-             "min_density": float(observed.min()),
+             "min_density": lowest,
              **{f"option_{k}": v for k, v in options.items() if v is not None}}
     return xr.Dataset(
         {"density": (("time", "angle"), densities),
