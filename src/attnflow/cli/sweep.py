@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -32,6 +33,7 @@ def sweep(
     """
     from ..sweep import run_sweep
 
+    started = time.perf_counter()
     with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("points", total=None)
@@ -50,6 +52,9 @@ def sweep(
     table.add_row("store", str(report.store))
     table.add_row("points", f"{report.total} ({report.already_done} done before, {report.computed} computed now)")
     table.add_row("failed", str(len(report.failures)))
+    wall = time.perf_counter() - started
+    table.add_row("time", f"{wall:.1f} s wall, {report.task_seconds:.1f} s CPU in tasks "
+                          f"({report.task_seconds / wall:.2f} workers busy on average)")
     console.print(table)
     if report.failures:
         failures = Table(title="failed points")

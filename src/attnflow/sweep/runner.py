@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -36,13 +37,15 @@ class Failure:
 @dataclass
 class SweepReport:
     """What a call of `run_sweep` did: `total` points, `already_done` before it, `computed` now,
-    and the `failures` (points whose task raised; rerunning retries them)."""
+    the `failures` (points whose task raised; rerunning retries them), and `task_seconds`, the CPU
+    time the tasks took on the workers (over the sweep's wall time: how many workers really ran)."""
 
     store: Path
     total: int
     already_done: int
     computed: int
     failures: list[Failure] = field(default_factory=list)
+    task_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -50,15 +53,16 @@ class SweepReport:
 
 
 def execute(task_name: str, imports: tuple[str, ...], params: dict, record: tuple[str, ...]):
-    """Run one grid point on a worker: ("ok", outputs) or ("error", "Type: message")."""
+    """Run one grid point on a worker: ("ok", outputs, cpu_seconds) or ("error", "Type: message", cpu_seconds)."""
     import torch
 
     torch.set_num_threads(1)
+    started = time.process_time()
     try:
-        return "ok", get(task_name, imports).run(params, record)
+        return "ok", get(task_name, imports).run(params, record), time.process_time() - started
     except Exception as error:  # a failing point is a result of the sweep, not a crash of it
         summary = traceback.format_exception_only(type(error), error)[-1].strip()
-        return "error", " ".join(summary.split())
+        return "error", " ".join(summary.split()), time.process_time() - started
 
 
 def run_sweep(spec, out=None, scheduler=None, workers: int | None = None, overwrite: bool = False,
@@ -98,7 +102,8 @@ def run_sweep(spec, out=None, scheduler=None, workers: int | None = None, overwr
             for future in as_completed(futures):
                 index = futures.pop(future)
                 try:
-                    status, value = future.result()
+                    status, value, seconds = future.result()
+                    report.task_seconds += seconds
                 except Exception as error:  # the worker died too often, or the task was lost
                     status, value = "error", f"{type(error).__name__}: {error}"
                 if status == "ok":
