@@ -29,6 +29,7 @@ from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angle
 from . import Section, experiment
 
 LEVEL = 0.5
+READ_AFTER = 2.0  # the first metastable state is read READ_AFTER / gamma_{k*} after t_c
 SITE_TOLERANCE = 0.25
 GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (1000,), "seeds": 20},
          "full": {"betas": (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0),
@@ -52,7 +53,7 @@ def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch
     """Integrate the batch until each seed's state has passed t_c + 2/gamma_{k*} (module docstring)."""
     rates = growth_rates(beta, 2, kmax)
     dt = 0.1 / rates.max()
-    extra = 2 / rates[dominant_mode(beta, 2) - 1]
+    extra = READ_AFTER / rates[dominant_mode(beta, 2) - 1]
     k = torch.arange(1, kmax + 1, dtype=theta.dtype)
     done_at = torch.full((theta.shape[0],), float("inf"), dtype=theta.dtype)
     result = theta.clone()
