@@ -105,3 +105,20 @@ def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
     np.testing.assert_allclose(fitted[1:5], growth_rates(5.0, 2, 6)[1:5], rtol=0.1)
     table = summarise(run_point(5.0, 20000, 20))
     assert table[0]["fraction_k_star"] >= 0.8
+
+
+def test_run_case_small_circle_and_its_figures(tmp_path):
+    """The experiment path end to end at a small size: beta = 5, n = 3000 forms k* = 3 clusters near the predicted
+    sites, and the section lists figures that exist."""
+    torch.set_num_threads(1)
+    from attnflow.experiments.metastability import _section, run_case
+
+    case = run_case(5.0, 2, 3000, 0.45, 2e-3, 2)
+    assert case["k_star"] == 3 and case["clusters_found"] == 3
+    assert case["emergence_time_predicted"] == pytest.approx(math.log(math.sqrt(3000)) / growth_rates(5.0, 2, 3)[2])
+    assert 0.5 * case["emergence_time_predicted"] < case["emergence_time_observed"] < 2 * case["emergence_time_predicted"]
+    section = _section([case], tmp_path, "small", "small", "intro")
+    assert all((tmp_path / name).stat().st_size > 10_000 for name in section.figures)
+    row = section.summary["experiments"][0]
+    assert {"beta", "dim", "n", "k_star", "clusters_found", "site_error_max", "growth_rates_predicted",
+            "growth_rates_fitted"} <= set(row) and not any(key.startswith("_") for key in row)

@@ -35,7 +35,7 @@ KMAX = 8
 FIT_MODES = 6
 EMERGENCE_LEVEL = 0.5
 # (beta, n, T, dt, fit seeds) per scale; rk4 with gamma_max dt <= 0.1 (the paper: Euler, dt = 1e-4)
-CIRCLE = {"quick": [(5.0, 20000, 0.6, 2e-3, 4), (7.0, 20000, 0.1, 1e-3, 4)],
+CIRCLE = {"quick": [(5.0, 20000, 0.6, 2e-3, 6), (7.0, 20000, 0.1, 1e-3, 6)],
           "full": [(5.0, 20000, 0.6, 1e-4, 10), (7.0, 20000, 0.1, 1e-4, 10)]}
 SPHERE = {"quick": (6.0, 1500, 0.4, 4e-3, 1), "full": (6.0, 3000, 0.4, 2e-3, 4)}
 
