@@ -74,7 +74,9 @@ def test_reproduce_unknown_experiment_exits_2_without_traceback(tmp_path):
 
 
 def test_markdown_to_html_subset(tmp_path):
-    page = markdown_to_html("# T\n\ntext with `code` and **bold**\n\n- one\n- two\n\n![m](missing.png)\n", tmp_path)
+    page = markdown_to_html("# T\n\ntext with `code` and **bold**\n\n- one\n- two\n\n![m](missing.png)\n\n"
+                            "```\na < b\n```\n", tmp_path)
+    assert "<pre>a &lt; b</pre>" in page
     assert "<h1>T</h1>" in page and "<code>code</code>" in page and "<b>bold</b>" in page
     assert "<li>two</li>" in page and "missing figure" in page
 

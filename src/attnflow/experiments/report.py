@@ -41,12 +41,20 @@ def _inline(text: str) -> str:
 
 def markdown_to_html(markdown: str, out: Path) -> str:
     """The small Markdown subset the sections use (headings, paragraphs, pipe tables, images, lists,
-    `code`, **bold**) as HTML; images are read from `out` and embedded as base64 data URIs."""
+    fenced code, `code`, **bold**) as HTML; images are read from `out` and embedded as base64 data URIs."""
     blocks, lines, i = [], markdown.splitlines(), 0
     while i < len(lines):
         line = lines[i].rstrip()
         image = re.fullmatch(r"!\[([^\]]*)\]\(([^)]+)\)", line.strip())
         if not line.strip():
+            i += 1
+        elif line.startswith("```"):
+            i += 1
+            code = []
+            while i < len(lines) and not lines[i].startswith("```"):
+                code.append(html.escape(lines[i]))
+                i += 1
+            blocks.append("<pre>" + "\n".join(code) + "</pre>")
             i += 1
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
@@ -78,7 +86,7 @@ def markdown_to_html(markdown: str, out: Path) -> str:
             blocks.append("<ul>" + "".join(items) + "</ul>")
         else:
             paragraph = []
-            while i < len(lines) and lines[i].strip() and not re.match(r"(#|\||[*-] |!\[)", lines[i]):
+            while i < len(lines) and lines[i].strip() and not re.match(r"(#|\||[*-] |!\[|```)", lines[i]):
                 paragraph.append(lines[i].strip())
                 i += 1
             blocks.append(f"<p>{_inline(' '.join(paragraph))}</p>")
