@@ -43,7 +43,8 @@ class Experiment:
 REGISTRY: dict[str, Experiment] = {}
 
 # Modules that define experiments; each registers itself on import.
-MODULES: tuple[str, ...] = ("equiangular", "clustering_rates", "counterexample", "long_context", "kuramoto", "phase_diagram", "metastability", "metastability_stats",
+MODULES: tuple[str, ...] = ("equiangular", "clustering_rates", "counterexample", "long_context", "kuramoto",
+                            "phase_diagram", "metastability", "metastability_stats",
                             "pde_circle")
 
 

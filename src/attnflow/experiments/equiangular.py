@@ -64,8 +64,10 @@ def run(out: Path, scale: str) -> Section:
         long = np.geomspace(1e-2, 1e4, 300)
         tail = eq.solve(n, BETA, RHO0, np.concatenate([[0], long]), kind, norm)
         axes[1].loglog(long, tail.gap[1:], color=color, lw=1,
-                       label=f"{kind.upper()} {norm}: " + (f"e^(−{rate:.3g} t)" if law == "exponential" else "t^−2"))
-    axes[0].set(xlabel="t", ylabel="ρ(t)", title=f"equiangular start, n = {n}, β = {BETA:g}: particles (o), ODE (—)")
+                       label=f"{kind.upper()} {norm}: "
+                       + (f"e^(−{rate:.3g} t)" if law == "exponential" else "t^−2"))
+    axes[0].set(xlabel="t", ylabel="ρ(t)",
+                title=f"equiangular start, n = {n}, β = {BETA:g}: particles (o), ODE (—)")
     axes[0].legend(fontsize=7)
     axes[1].set(xlabel="t", ylabel="1 − ρ(t)", ylim=(1e-30, 2), title="asymptotic laws (ODE)")
     axes[1].legend(fontsize=7)

@@ -33,7 +33,8 @@ def initial_density(points: int) -> np.ndarray:
     """rho_0(theta) = (1/2pi)(1 + 2 Re sum_k conj(m_k) e^{i k theta}), so that ∫ e^{ik theta} rho_0 = m_k."""
     def rho(theta):
         k = np.arange(1, len(MOMENTS) + 1)[:, None]
-        return (1 + 2 * np.real(np.conj(np.array(MOMENTS))[:, None] * np.exp(1j * k * theta[None, :])).sum(0)) / (2 * np.pi)
+        waves = np.conj(np.array(MOMENTS))[:, None] * np.exp(1j * k * theta[None, :])
+        return (1 + 2 * np.real(waves).sum(0)) / (2 * np.pi)
     return pde.initial.from_function(points, rho)
 
 

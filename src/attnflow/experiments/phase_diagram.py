@@ -138,7 +138,8 @@ def run(out: Path, scale: str) -> Section:
     fig.colorbar(image, ax=list(axes), label=f"fraction of runs with all ⟨x_i, x_j⟩ > {THRESHOLD}")
     fig.savefig(out / "phase_diagram.png", dpi=120)
     plt.close(fig)
-    table = ["| d | mean width t₉₀ − t₁₀ | mean distance of t₅₀ from the ODE's t* | β resolved |", "|---|---|---|---|"]
+    table = ["| d | mean width t₉₀ − t₁₀ | mean distance of t₅₀ from the ODE's t* | β resolved |",
+             "|---|---|---|---|"]
     table += [f"| {r['dim']} | {r['mean_width']:.2f} | {r['mean_offset']:.2f} | {r['betas_resolved']} |" for r in rows]
     markdown = (
         f"n = {N} tokens, i.i.d. uniform on S^(d−1), SA; {size['seeds']} runs per (β, d), "

@@ -2,7 +2,7 @@
 
 from .linear import (DominantModeInterval, dominant_mode, dominant_mode_table, emergence_time, finite_n_mode,
                      funk_hecke_factor, growth_rates, harmonic_component, predicted_angles, predicted_sites)
-from . import equiangular, kuramoto, long_context, rates  # SCIENCE.md §4: equiangular model, Kuramoto, long context, rates
+from . import equiangular, kuramoto, long_context, rates  # SCIENCE.md §4
 
 __all__ = ["DominantModeInterval", "dominant_mode", "dominant_mode_table", "emergence_time", "finite_n_mode",
            "funk_hecke_factor", "growth_rates", "harmonic_component", "predicted_angles", "predicted_sites"]

@@ -132,7 +132,8 @@ def clustering_time(n: int, beta: float, rho0: float, threshold: float = 0.999, 
     """First time t with rho(t) >= threshold, from rho(0) = rho0 (an event of the ODE (E1)-(E3)).
 
     The survey's prediction curve for the (t, beta) phase diagram of clustering (rho0 = 0:
-    random tokens in high dimension are nearly orthogonal). Returns 0 if rho0 >= threshold, inf if not reached by t = 1e15.
+    random tokens in high dimension are nearly orthogonal). Returns 0 if rho0 >= threshold, inf if
+    not reached by t = 1e15.
     """
     _check(n, beta, kind, norm)
     check(math.isfinite(threshold) and rho0 < 1 and threshold < 1, "threshold", threshold,
