@@ -47,10 +47,14 @@ def predict(
     rows = dominant_mode_table(2 * beta + 10, dim)
     here = next(r for r in rows if r.beta_start <= beta < r.beta_end)
     console.print(f"k* = {k_star} for {here.beta_start:.6g} <= beta < {here.beta_end:.6g}", highlight=False)
-    console.print("k* changes at: " + ", ".join(f"{a.k} -> {b.k} at beta = {a.beta_end:.6g}"
-                                                for a, b in zip(rows, rows[1:])), highlight=False)
-    console.print(f"emergence time for n = {n}: log(sqrt(n)) / gamma_k* = {emergence_time(beta, dim, n, kind):.6g}",
+    index = rows.index(here)
+    nearby = list(zip(rows, rows[1:]))[max(0, index - 4):index + 4]
+    console.print("k* changes at: " + ", ".join(f"{a.k} -> {b.k} at beta = {a.beta_end:.6g}" for a, b in nearby),
                   highlight=False)
+    rate = growth_rates(beta, dim, k_star, kind=kind, scaled=kind == "usa")[-1]
+    scaled_time = 0.5 * np.log(n) / rate  # USA: the time in units of e^{-beta}, finite for any beta
+    console.print(f"emergence time for n = {n}: log(sqrt(n)) / gamma_k* = {emergence_time(beta, dim, n, kind):.6g}"
+                  + (f" (= {scaled_time:.6g} e^-beta)" if kind == "usa" else ""), highlight=False)
     plot = Path(f"gamma_k_beta{beta:g}_d{dim}.png") if plot is None else plot
     figure, ax = plt.subplots(figsize=(6, 4))
     plots.growth_rate_plot(rates, k_star, ax=ax, label=f"γ_k ({kind}), β = {beta:g}, d = {dim}")
