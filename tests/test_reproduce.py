@@ -100,3 +100,22 @@ def test_predict_bad_beta_exits_2():
     process = subprocess.run([sys.executable, "-c", "from attnflow.cli import main; main()", "predict", "--beta",
                               "-1"], capture_output=True, text=True)
     assert process.returncode == 2 and "beta=-1.0 is not allowed" in process.stderr
+
+
+@pytest.mark.slow
+def test_reproduce_quick_metastability_circle(tmp_path):
+    """The real quick run: k* and the cluster count at beta = 5 and 7, and modes 2..4 within 10% of gamma_k."""
+    from attnflow.theory import dominant_mode, growth_rates
+
+    result = runner.invoke(app, ["reproduce", "--quick", "--only", "metastability_circle", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "summary.json").read_text())["experiments"]
+    assert [row["beta"] for row in rows] == [5.0, 7.0]
+    for row in rows:
+        assert row["k_star"] == dominant_mode(row["beta"], 2)
+        predicted = growth_rates(row["beta"], 2, 6)
+        assert abs(row["growth_rates_fitted"][1] / predicted[1] - 1) < 0.1
+        assert abs(row["growth_rates_fitted"][2] / predicted[2] - 1) < 0.1
+        assert abs(row["growth_rates_fitted"][3] / predicted[3] - 1) < 0.1
+    assert rows[0]["clusters_found"] == 3
+    assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
