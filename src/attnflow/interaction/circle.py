@@ -2,7 +2,7 @@
 
 With angles theta_j and moments m_k = (1/n) sum_j e^{i k theta_j}:
   e^{beta cos phi} = I_0(beta) + 2 sum_k I_k(beta) cos k phi,
-  -e^{beta cos phi} sin phi = (2/beta) sum_k k I_k(beta) sin k phi,
+  -e^{beta cos phi} sin phi = -(2/beta) sum_k k I_k(beta) sin k phi (differentiate the first line),
 so the USA angular velocity is
   dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{i k theta_i} conj(m_k)),
 and SA divides it by I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k)).
