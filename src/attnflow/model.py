@@ -55,7 +55,7 @@ class Model:
         check(self.norm in NORMS, "norm", self.norm, f"one of {', '.join(NORMS)}")
         check(_is_real(self.diffusion) and math.isfinite(self.diffusion) and self.diffusion >= 0,
               "diffusion", self.diffusion, "a finite number >= 0")
-        check(self.diffusion == 0 or self.norm == "post", "diffusion", self.diffusion,
+        check(self.diffusion == 0 or self.norm != "pre", "diffusion", self.diffusion,
               "0 with norm='pre' (noise is Brownian motion on the sphere)")
         object.__setattr__(self, "beta", float(self.beta))
         object.__setattr__(self, "dim", int(self.dim))
