@@ -9,7 +9,6 @@ that the 1- and 2-worker stores are byte-identical. About a minute on 2 idle cor
 from __future__ import annotations
 
 import importlib
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -39,12 +38,11 @@ def in_process(spec) -> float:
 
 
 def on_cluster(spec, workers: int, out: Path) -> tuple[float, float]:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from attnflow.sweep import run_sweep
+    from attnflow.sweep import local_cluster, run_sweep
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=logging.ERROR, env={"OMP_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         client.run(importlib.import_module, "attnflow.sweep.simulation")  # imports are not the sweep's time
         start = time.perf_counter()
         report = run_sweep(spec, out=out, scheduler=client)

@@ -10,11 +10,11 @@
 the Zarr store and its resume bookkeeping, `runner.py` the Dask side, `plots.py` the figures.
 """
 
-from .runner import Failure, SweepReport, execute, run_sweep
+from .runner import Failure, SweepReport, execute, local_cluster, run_sweep
 from .spec import Axis, Spec, SpecError, load_spec, parse_spec
 from .store import DONE, FAILED, PENDING, SweepStore, plan
 from .tasks import TASKS, Output, Parameter, Task, get, register
 
 __all__ = ["Axis", "DONE", "FAILED", "Failure", "Output", "PENDING", "Parameter", "Spec", "SpecError",
-           "SweepReport", "SweepStore", "TASKS", "Task", "execute", "get", "load_spec", "parse_spec", "plan",
-           "register", "run_sweep"]
+           "SweepReport", "SweepStore", "TASKS", "Task", "execute", "get", "load_spec", "local_cluster",
+           "parse_spec", "plan", "register", "run_sweep"]
