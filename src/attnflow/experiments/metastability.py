@@ -12,7 +12,8 @@ relative order n^{-1/2}; the per-seed fits are in the JSON), predicted vs
 observed emergence time (observed: first time the largest amplitude reaches 1/2).
 
 Sphere (USA, d = 3, beta = 6, k* = 3): the same on S^2 with the dense engine; predicted sites are
-the maxima of the degree-k* component of the initial empirical measure.
+the maxima of the degree-k* component of the initial empirical measure; plus the histograms of the
+pairwise inner products at t = 0, the predicted emergence time and T.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..clusters import find_clusters
 from ..growth import fit_dataset, fit_ensemble_growth_rates, linear_window
 from ..integrate import simulate
 from ..model import Model
+from ..observables import inner_product_histogram
 from ..theory import (dominant_mode, emergence_time, growth_rates, harmonic_component, predicted_angles,
                       predicted_sites)
 from . import Section, experiment
@@ -132,6 +134,16 @@ def _figures(case: dict, out: Path, stem: str) -> list[str]:
                           label="amplitudes; dashed: A_k(0) e^{γ_k t}; dotted: fit window end")
     plots.save(figure, out / f"{stem}_modes.png")
     names.append(f"{stem}_modes.png")
+    if case["dim"] > 2:
+        figure, ax = plt.subplots(figsize=(6, 4))
+        for t in (0.0, case["emergence_time_predicted"], case["t_end"]):
+            snapshot = ds["x"].sel(time=t, method="nearest")
+            density, edges = inner_product_histogram(snapshot.values, bins=80)
+            ax.stairs(density, edges, label=f"t = {float(snapshot['time']):.3g}")
+        ax.set(xlabel="⟨x_i, x_j⟩", ylabel="density", yscale="log", title=f"pairwise inner products, {label}")
+        ax.legend()
+        plots.save(figure, out / f"{stem}_inner_products.png")
+        names.append(f"{stem}_inner_products.png")
     return names
 
 
