@@ -30,7 +30,7 @@ from . import Section, experiment  # noqa: E402
 
 N, THRESHOLD, DIMS = 32, 0.999, (8, 128, 1024)
 SIZES = {"quick": {"betas": np.linspace(0, 6, 7), "seeds": 8, "t_end": 20.0, "observations": 41},
-         "full": {"betas": np.linspace(0, 8, 17), "seeds": 32, "t_end": 20.0, "observations": 81}}
+         "full": {"betas": np.linspace(0, 8, 17), "seeds": 16, "t_end": 20.0, "observations": 81}}
 
 
 def _sa_rate(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
