@@ -56,9 +56,9 @@ def reproduce(
     for column in ("β", "d", "n", "k*", "clusters found", "site error max"):
         table.add_column(column)
     for row in summary["experiments"]:
-        error = row.get("site_error_max")
-        table.add_row(f"{row['beta']:g}", str(row["dim"]), str(row["n"]), str(row["k_star"]),
-                      str(row["clusters_found"]), "-" if error is None else f"{error:.3f}")
+        cells = [row.get(key) for key in ("beta", "dim", "n", "k_star", "clusters_found", "site_error_max")]
+        table.add_row(*("-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+                        for value in cells))
     console.print(table)
     console.print(f"report: {out / 'report.html'}", highlight=False)
 
