@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 import traceback
 import uuid
@@ -140,12 +142,21 @@ TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 @contextlib.contextmanager
 def local_cluster(workers: int | None = None):
     """The LocalCluster a sweep starts by default: `workers` single-threaded worker processes (default:
-    one per core), OMP_NUM_THREADS=1, no malloc trim threshold, dashboard on a free port."""
+    one per core), OMP_NUM_THREADS=1, no malloc trim threshold, dashboard on a free port. The workers
+    ignore SIGINT (an ignored signal stays ignored in a spawned process), so a Ctrl-C reaches the
+    client alone, which stops the sweep and then the cluster."""
     from distributed import LocalCluster
 
-    with dask.config.set({TRIM: None}), \
-            LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                         dashboard_address=":0", silence_logs=logging.ERROR, env={"OMP_NUM_THREADS": "1"}) as cluster:
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        with dask.config.set({TRIM: None}):
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR, env={"OMP_NUM_THREADS": "1"})
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+    with cluster:
         yield cluster
 
 
