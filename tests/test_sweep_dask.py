@@ -167,10 +167,6 @@ def test_a_client_stopped_mid_sweep_resumes_to_the_identical_store(cluster, refe
     out = tmp_path / "resumed.zarr"
     process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0])
     wait_for_points(out, process, at_least=2)
-    running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted ones NaN
-    done = (running["status"] == DONE).values  # read before the data: a point's data is written first
-    energy = running["energy"].values
-    assert np.isfinite(energy[done]).all() and np.isnan(energy[~done]).any()
     os.killpg(process.pid, stop)
     assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
     partial = done_count(out)
@@ -213,6 +209,10 @@ def test_a_worker_killed_mid_task_does_not_change_the_store(cluster, reference, 
         assert done <= TOTAL - 3  # both workers still have tasks running or queued
         victim = next(w for w in workers if w.poll() is None)
         os.killpg(victim.pid, signal.SIGKILL)
+        running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted ones NaN
+        done = (running["status"] == DONE).values  # read before the data: a point's data is written first
+        energy = running["energy"].values
+        assert np.isfinite(energy[done]).all() and np.isnan(energy[~done]).any()
         assert process.wait(timeout=120) == 0, (tmp_path / "log").read_text()
     finally:
         victim.wait(timeout=30)

@@ -45,6 +45,18 @@ def test_cluster_count_finds_the_predicted_three_clusters_at_beta_5():
     assert counts.count(3) >= 2, counts
 
 
+@pytest.mark.slow
+def test_cluster_counts_approach_k_star_as_n_grows():
+    """beta = 6 (k* = 3): at n = 1024 most seeds show 3 clusters, at n = 64 fewer do (SCIENCE.md §3)."""
+    task = get("cluster_count")
+    hits = {}
+    for n in (64, 1024):
+        p, record = params("cluster_count", beta=6.0, n=n)
+        counts = [task.run({**p, "seed": seed}, record)["cluster_count"] for seed in range(10)]
+        hits[n] = sum(int(c) == 3 for c in counts)
+    assert hits[1024] >= 8 and hits[1024] > hits[64], hits
+
+
 def test_phase_diagram_records_the_smallest_pairwise_inner_product():
     p, record = params("phase_diagram", beta=1.0, dim=3, n=8, t_end=12.0, observations=4)
     out = get("phase_diagram").run(p, record)
