@@ -34,3 +34,13 @@ def test_transition_marks():
     times = np.arange(6.0)
     assert transition(times, np.array([0, 0, 0.2, 0.6, 1, 1])) == (2.0, 3.0, 4.0)
     assert np.isnan(transition(times, np.zeros(6))[0])
+
+
+@pytest.mark.slow
+def test_sweep_engine_and_in_process_agree(tmp_path):
+    from attnflow.experiments.phase_diagram import _fractions_in_process, _fractions_sweep
+
+    size = {"betas": np.array([0.0, 2.0]), "seeds": 2, "t_end": 8.0, "observations": 9}
+    swept, local = _fractions_sweep(size, tmp_path), _fractions_in_process(size)
+    for dim in swept:
+        np.testing.assert_array_equal(swept[dim], local[dim])

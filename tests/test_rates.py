@@ -73,3 +73,12 @@ def test_mirror_start_stays_in_two_clusters_only_above_the_threshold(beta, stays
     assert r["split_rate"] == pytest.approx(r["predicted_split_rate"], rel=0.02)
     assert (r["final_mass_near_pi"] > 0) == stays
     assert (r["final_w2"] > 0.1) == stays
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sa", "usa"])
+def test_fitted_rates_over_the_full_grid_within_5_percent(kind):
+    for beta in (0.1, 0.5, 1.0, 2.0, 4.0, 8.0):
+        for dim in (2, 3, 8, 32):
+            r = measure(kind, beta, dim, n=64, seed=2)
+            assert r["relative_error"] < 0.05, (beta, dim, r["rate"], r["predicted"])
