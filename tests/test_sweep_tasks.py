@@ -67,6 +67,19 @@ def test_phase_diagram_records_the_smallest_pairwise_inner_product():
     assert np.array_equal(out["clustered"], (out["min_inner_product"] > 0.999).astype(float))
 
 
+def test_phase_diagram_task_agrees_with_the_batched_in_process_integration():
+    """The sweep task (attnflow.simulate, dopri5) against experiments.phase_diagram's own batched RK4."""
+    from attnflow.experiments.phase_diagram import min_inner_products
+
+    betas, dim = [1.0, 4.0], 8
+    batched = min_inner_products(betas, dim, seeds=2, t_end=6.0, observations=4, dt=0.05)
+    for b, beta in enumerate(betas):
+        for seed in range(2):
+            p, record = params("phase_diagram", beta=beta, dim=dim, t_end=6.0, observations=4, rtol=1e-9)
+            out = get("phase_diagram").run({**p, "seed": seed}, record)
+            np.testing.assert_allclose(out["min_inner_product"], batched[b, seed], atol=1e-6)
+
+
 def test_simulate_task_matches_simulate():
     p, _ = params("simulate", beta=2.0, n=5, t_end=0.2, dt=0.05, observations=3, method="rk4")
     out = get("simulate").run(p, ("energy", "final_state"))
