@@ -199,16 +199,26 @@ def test_a_failing_point_is_recorded_and_reported_and_retried(cluster, tmp_path)
     assert again.exit_code == 1 and "4 done before, 1 computed now" in again.output
 
 
+def busy_worker(address: str, workers: list):
+    """The worker process that is executing a task now."""
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        state = client.run(lambda dask_worker: (os.getpid(), len(dask_worker.state.executing)))
+    pid = next(pid for pid, executing in state.values() if executing)
+    return next(w for w in workers if w.pid == pid)
+
+
 def test_a_worker_killed_mid_task_does_not_change_the_store(cluster, reference, tmp_path):
     address, workers = cluster
     spec, expected = reference
     out = tmp_path / "survivor.zarr"
     process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", address)
+    done = wait_for_points(out, process, at_least=1)
+    assert done <= TOTAL - 3  # both workers still have tasks running or queued
+    victim = busy_worker(address, workers)
+    os.killpg(victim.pid, signal.SIGKILL)
     try:
-        done = wait_for_points(out, process, at_least=1)
-        assert done <= TOTAL - 3  # both workers still have tasks running or queued
-        victim = next(w for w in workers if w.poll() is None)
-        os.killpg(victim.pid, signal.SIGKILL)
         running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted ones NaN
         done = (running["status"] == DONE).values  # read before the data: a point's data is written first
         energy = running["energy"].values
@@ -217,4 +227,6 @@ def test_a_worker_killed_mid_task_does_not_change_the_store(cluster, reference, 
     finally:
         victim.wait(timeout=30)
         start_worker(address, workers)  # leave the shared cluster as it was
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     assert store_bytes(out) == store_bytes(expected)
