@@ -101,11 +101,18 @@ def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def start_cli(log: Path, *args):
-    """`attnflow ARGS` in its own process group, stdout and stderr to the file `log`."""
+@contextlib.contextmanager
+def running_cli(log: Path, *args):
+    """`attnflow ARGS` in its own process group, stdout and stderr to the file `log`; killed on exit."""
     with open(log, "wb") as sink:
-        return subprocess.Popen([BIN / "attnflow", *map(str, args)], stdout=sink, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        process = subprocess.Popen([BIN / "attnflow", *map(str, args)], stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def wait_for_points(path: Path, process, at_least: int, timeout: float = 90) -> int:
@@ -165,10 +172,10 @@ def compare_with_simulate(ds):
 def test_a_client_stopped_mid_sweep_resumes_to_the_identical_store(cluster, reference, tmp_path, stop, status):
     spec, expected = reference
     out = tmp_path / "resumed.zarr"
-    process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0])
-    wait_for_points(out, process, at_least=2)
-    os.killpg(process.pid, stop)
-    assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
+    with running_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0]) as process:
+        wait_for_points(out, process, at_least=2)
+        os.killpg(process.pid, stop)
+        assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
     partial = done_count(out)
     assert 2 <= partial < TOTAL
     result = cli("sweep", spec, "--out", out, "--scheduler", cluster[0])
@@ -213,20 +220,18 @@ def test_a_worker_killed_mid_task_does_not_change_the_store(cluster, reference, 
     address, workers = cluster
     spec, expected = reference
     out = tmp_path / "survivor.zarr"
-    process = start_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", address)
-    done = wait_for_points(out, process, at_least=1)
-    assert done <= TOTAL - 3  # both workers still have tasks running or queued
-    victim = busy_worker(address, workers)
-    os.killpg(victim.pid, signal.SIGKILL)
-    try:
-        running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted ones NaN
-        done = (running["status"] == DONE).values  # read before the data: a point's data is written first
-        energy = running["energy"].values
-        assert np.isfinite(energy[done]).all() and np.isnan(energy[~done]).any()
-        assert process.wait(timeout=120) == 0, (tmp_path / "log").read_text()
-    finally:
-        victim.wait(timeout=30)
-        start_worker(address, workers)  # leave the shared cluster as it was
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+    with running_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", address) as process:
+        done = wait_for_points(out, process, at_least=1)
+        assert done <= TOTAL - 3  # both workers still have tasks running or queued
+        victim = busy_worker(address, workers)
+        os.killpg(victim.pid, signal.SIGKILL)
+        try:
+            running = xr.open_zarr(out)  # readable while the sweep runs: done points hold data, unstarted NaN
+            done = (running["status"] == DONE).values  # read before the data: a point's data is written first
+            energy = running["energy"].values
+            assert np.isfinite(energy[done]).all() and np.isnan(energy[~done]).any()
+            assert process.wait(timeout=120) == 0, (tmp_path / "log").read_text()
+        finally:
+            victim.wait(timeout=30)
+            start_worker(address, workers)  # leave the shared cluster as it was
     assert store_bytes(out) == store_bytes(expected)
