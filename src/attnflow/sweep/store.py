@@ -115,8 +115,7 @@ class SweepStore:
     def write(self, index: int, outputs: dict[str, np.ndarray]) -> None:
         """Store the outputs of point `index`, then mark it done."""
         where = np.unravel_index(index, self.spec.shape)
-        unknown = set(outputs) ^ set(self.layout)
-        if unknown:
+        if set(outputs) != set(self.layout):
             raise AttnflowError(f"task returned outputs {sorted(outputs)}, expected {sorted(self.layout)}")
         for name, out in self.layout.items():
             value = np.asarray(outputs[name], dtype=np.float64)
