@@ -34,19 +34,29 @@ SITE_TOLERANCE = 0.25
 GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (1000,), "seeds": 20},
          "full": {"betas": (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0),
                   "ns": (1000, 10000, 20000, 100000, 1000000), "seeds": 20}}
-MAX_BATCH = 400_000  # seed x token entries per batch (memory: times the number of Bessel modes)
+MAX_BATCH = 1_000_000  # seed x token entries integrated together (memory O(MAX_BATCH))
 
 
 def batched_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
     """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
-    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed."""
+    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed.
+    cos k theta and sin k theta come from the angle-addition recurrence (two passes over k, so memory
+    stays O(seeds n) and no trigonometric function is evaluated past k = 1)."""
     a, _, _ = bessel_coefficients(beta)
-    k = torch.arange(1, len(a) + 1, dtype=theta.dtype)
-    phase = k[None, :, None] * theta[:, None, :]
-    cos, sin = torch.cos(phase), torch.sin(phase)
-    re, im = cos.mean(2), sin.mean(2)
-    weights = torch.as_tensor(a, dtype=theta.dtype) * math.exp(beta)
-    return torch.einsum("sk,skn->sn", weights * im, cos) - torch.einsum("sk,skn->sn", weights * re, sin)
+    weights = a * math.exp(beta)
+    cos1, sin1 = torch.cos(theta), torch.sin(theta)
+
+    def harmonics():
+        c, s = cos1, sin1
+        for _ in range(len(weights)):
+            yield c, s
+            c, s = c * cos1 - s * sin1, s * cos1 + c * sin1
+
+    moments = [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics()]
+    velocity = torch.zeros_like(theta)
+    for w, (c, s), (re, im) in zip(weights, harmonics(), moments):
+        velocity += w * (im * c - re * s)
+    return velocity
 
 
 def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch.Tensor:
