@@ -37,24 +37,25 @@ GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (1000,), "seeds": 20},
 MAX_BATCH = 1_000_000  # seed x token entries integrated together (memory O(MAX_BATCH))
 
 
+def harmonics(theta: torch.Tensor, count: int):
+    """(cos k theta, sin k theta) for k = 1..count by the angle-addition recurrence: one trigonometric
+    evaluation, O(theta) memory."""
+    cos1, sin1 = torch.cos(theta), torch.sin(theta)
+    c, s = cos1, sin1
+    for _ in range(count):
+        yield c, s
+        c, s = c * cos1 - s * sin1, s * cos1 + c * sin1
+
+
 def batched_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
     """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
-    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed.
-    cos k theta and sin k theta come from the angle-addition recurrence (two passes over k, so memory
-    stays O(seeds n) and no trigonometric function is evaluated past k = 1)."""
+    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed
+    (two passes of `harmonics`, so memory stays O(seeds n))."""
     a, _, _ = bessel_coefficients(beta)
     weights = a * math.exp(beta)
-    cos1, sin1 = torch.cos(theta), torch.sin(theta)
-
-    def harmonics():
-        c, s = cos1, sin1
-        for _ in range(len(weights)):
-            yield c, s
-            c, s = c * cos1 - s * sin1, s * cos1 + c * sin1
-
-    moments = [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics()]
+    moments = [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics(theta, len(weights))]
     velocity = torch.zeros_like(theta)
-    for w, (c, s), (re, im) in zip(weights, harmonics(), moments):
+    for w, (c, s), (re, im) in zip(weights, harmonics(theta, len(weights)), moments):
         velocity += w * (im * c - re * s)
     return velocity
 
@@ -64,7 +65,6 @@ def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch
     rates = growth_rates(beta, 2, kmax)
     dt = 0.1 / rates.max()
     extra = READ_AFTER / rates[dominant_mode(beta, 2) - 1]
-    k = torch.arange(1, kmax + 1, dtype=theta.dtype)
     done_at = torch.full((theta.shape[0],), float("inf"), dtype=theta.dtype)
     result = theta.clone()
     t = 0.0
@@ -75,7 +75,7 @@ def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch
         k4 = batched_velocity(beta, theta + dt * k3)
         theta = theta + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         t += dt
-        amplitude = torch.abs(torch.exp(1j * k[None, :, None] * theta[:, None, :]).mean(2)).max(1).values
+        amplitude = torch.stack([torch.hypot(c.mean(1), s.mean(1)) for c, s in harmonics(theta, kmax)]).max(0).values
         done_at = torch.where(torch.isinf(done_at) & (amplitude >= LEVEL), torch.full_like(done_at, t + extra),
                               done_at)
         finished = t >= done_at
