@@ -124,3 +124,18 @@ def test_unfinished_points_are_masked_in_figures(tmp_path):
     counts = ds["cluster_count"].mean("seed").values[:, 0]
     assert counts[0] == pytest.approx(3.0) and counts[1] == pytest.approx(2.5)  # (2 + 3) / 2, not (2 + 3 + nan)
     assert plot_store(tmp_path / "s.zarr", tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_simulate_figure_plots_final_values_mean_over_seeds(tmp_path):
+    from attnflow.sweep.plots import final_values
+
+    data = {"task": "simulate", "fixed": {"t_end": 1.0, "dt": 0.5, "observations": 3},
+            "grid": {"beta": [1.0, 2.0], "n": [4, 8]}, "seeds": 2, "record": ["energy", "final_state"]}
+    # energy at t_end = beta * n + seed: the plotted mean over seeds is beta * n + 0.5
+    fill(tmp_path, data, lambda p: {"energy": np.array([0.0, 0.0, p["beta"] * p["n"] + p["seed"]]),
+                                    "final_state": np.zeros((p["n"], 2))})
+    figure = final_values(open_sweep(tmp_path / "s.zarr"))
+    lines = figure.axes[0].get_lines()
+    assert len(figure.axes) == 1 and len(lines) == 2  # final_state is not a scalar series
+    for line, n in zip(lines, (4, 8)):
+        assert np.allclose(line.get_xdata(), [1.0, 2.0]) and np.allclose(line.get_ydata(), [n + 0.5, 2 * n + 0.5])
