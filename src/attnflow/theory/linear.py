@@ -23,6 +23,8 @@ from ..errors import check
 from ..model import KINDS
 from ..observables import fourier_modes, gegenbauer_power, normalized_gegenbauer
 
+COMPONENT_BLOCK = 2**22  # point x token entries per block of `harmonic_component`
+
 
 def _check(beta, dim, kmax=1):
     check(np.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
@@ -137,8 +139,12 @@ def harmonic_component(x0, k: int, points) -> np.ndarray:
     (1/n) sum_j P_k(<x, x_j>), P_k = C_k^{(d-2)/2} / C_k^{(d-2)/2}(1) (addition theorem, SCIENCE.md §3)."""
     tokens, _ = to_tensor(x0, "x0")
     where = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=tokens.dtype, device=tokens.device)
-    inner = (where @ tokens.T).clamp_(-1, 1)
-    return normalized_gegenbauer(k, tokens.shape[1], inner)[k].mean(1).cpu().numpy()
+    rows = max(1, COMPONENT_BLOCK // tokens.shape[0])  # points per block: memory-bounded
+    values = []
+    for start in range(0, where.shape[0], rows):
+        inner = (where[start:start + rows] @ tokens.T).clamp_(-1, 1)
+        values.append(normalized_gegenbauer(k, tokens.shape[1], inner)[k].mean(1))
+    return torch.cat(values).cpu().numpy()
 
 
 def _search_points(dim: int, count: int) -> np.ndarray:
