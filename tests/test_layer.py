@@ -87,3 +87,11 @@ def test_read_off_limit_recovers_a_power_law():
     n = np.logspace(2, 5, 13)
     limit, p = read_off_limit(n, 0.7 + 0.3 * n ** -0.5)
     assert limit == pytest.approx(0.7, abs=1e-8) and p == pytest.approx(0.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["post", "ngpt"])
+def test_velocity_is_the_small_h_limit_of_the_layer(norm):
+    x = af.init.uniform(7, 5, seed=4)
+    h = 1e-7
+    v = af.velocity(af.Model(kind="usa", beta=1.3, dim=5, norm=norm), x)
+    np.testing.assert_allclose((layer.attention(x, 1.3, "usa", norm, h=h) - x) / h, v, atol=2e-5)
