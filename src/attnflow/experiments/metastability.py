@@ -19,9 +19,11 @@ pairwise inner products at t = 0, the predicted emergence time and T.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .. import init, plots
 from ..clusters import find_clusters
@@ -40,6 +42,19 @@ EMERGENCE_LEVEL = 0.5
 CIRCLE = {"quick": [(5.0, 20000, 0.6, 2e-3, 6), (7.0, 20000, 0.1, 1e-3, 6)],
           "full": [(5.0, 20000, 0.6, 1e-4, 10), (7.0, 20000, 0.1, 1e-4, 10)]}
 SPHERE = {"quick": (6.0, 1500, 0.4, 4e-3, 1), "full": (6.0, 3000, 0.4, 2e-3, 4)}
+
+
+@contextmanager
+def single_thread():
+    """Run torch on one intra-op thread inside the block (restored after). These experiments integrate
+    many modest tensors; on a shared or small machine extra threads cost more in synchronisation than
+    they gain (measured here: 5x slower with 2 threads under load)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def angular_distance(a, b) -> np.ndarray:
@@ -175,7 +190,8 @@ def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) ->
 
 @experiment("metastability_circle", order=10)
 def run_circle(out: Path, scale: str) -> Section:
-    cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
+    with single_thread():
+        cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
     intro = ("USA on the circle from i.i.d. uniform tokens (SCIENCE.md §3). Predicted sites: "
              "θ_m = (2πm − arg μ̂_{k*})/k*. Clusters found by `find_clusters` in the first metastable state, read at "
              "t = (observed emergence) + 2/γ_{k*}, and at the final time T; site error (first state) = "
@@ -189,7 +205,8 @@ def run_circle(out: Path, scale: str) -> Section:
 @experiment("metastability_sphere", order=11)
 def run_sphere(out: Path, scale: str) -> Section:
     beta, n, t_end, dt, seeds = SPHERE[scale]
-    case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
+    with single_thread():
+        case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
     intro = (f"USA on S² (d = 3), β = {beta:g} (k* = {case['k_star']}), dense engine, RK4. Amplitudes "
              "A_k = √S_k (Gegenbauer powers); predicted sites: the maxima of the degree-k* component "
              "(1/n) Σ_j P_k(⟨x, x_j⟩) of the initial tokens, those at least a quarter of the highest.")
