@@ -28,7 +28,7 @@ from . import Section, experiment  # noqa: E402
 PAPER_RATE = 0.01  # Chen, Lin, Polyanskiy, Rigollet: W_2 <= C e^{-t/100} (small beta)
 LATE_PHASE = (1e-10, 1e-3)
 SIZES = {"quick": {"n": 32, "betas": (1.0, 4.0), "dims": (2, 8)},
-         "full": {"n": 128, "betas": (0.1, 0.5, 1.0, 2.0, 4.0, 8.0), "dims": (2, 3, 8, 32)}}
+         "full": {"n": 64, "betas": (0.1, 0.5, 1.0, 2.0, 4.0, 8.0), "dims": (2, 3, 8, 32)}}
 
 
 def late_phase_rate(t: np.ndarray, w2: np.ndarray, window=LATE_PHASE) -> float:
