@@ -6,6 +6,7 @@
 * `mode_amplitudes`: sqrt(S_k), the circular |mu_k| in any dimension.
 * `energy`: E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>}, never decreasing along USA.
 * `order_parameter`: r = |(1/n) sum_j x_j| (Kuramoto's r on the circle).
+* `r0`, `w2_to_dirac`: R_0 = |mean x|^2 and W_2 to the nearest Dirac mass (SCIENCE.md §4).
 Tokens come as (n, d) unit vectors, NumPy or torch; results are NumPy arrays.
 """
 
