@@ -99,3 +99,13 @@ def test_automatic_engine_is_circle_where_exact():
     assert choose_engine(af.Model("sa", 1.0, 3)) == "dense"
     assert choose_engine(af.Model("sa", 1.0, 2, V=2 * np.eye(2))) == "dense"
     assert choose_engine(af.Model("sa", 1.0, 2, norm="pre")) == "dense"
+
+
+@pytest.mark.parametrize("kind", ["sa", "usa"])
+def test_circle_engine_in_several_blocks(kind, monkeypatch):
+    from attnflow.interaction import circle
+    x = af.init.uniform(250, 2, seed=6)
+    expected = slow_velocity(kind, 5.0, x)
+    monkeypatch.setattr(circle, "CHUNK", 64)  # 4 blocks of tokens
+    v = af.velocity(af.Model(kind, 5.0, 2), x, engine="circle")
+    assert np.abs(v - expected).max() <= 1e-12 * max(1.0, np.abs(expected).max())
