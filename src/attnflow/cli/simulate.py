@@ -24,7 +24,7 @@ def simulate(
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
     n: int = typer.Option(2000, help="Number of tokens."),
     kind: str = typer.Option("usa", help="Dynamics: usa or sa."),
-    norm: str = typer.Option("post", help="Normalisation: post (on the sphere) or pre."),
+    norm: str = typer.Option("post", help="Normalisation: post (on the sphere), pre (free in R^d) or ngpt."),
     diffusion: float = typer.Option(0.0, help="Noise strength D >= 0 (needs --method euler)."),
     init: str = typer.Option("uniform", help="Initial tokens: uniform, clusters, equiangular."),
     clusters: int = typer.Option(3, help="Number of groups for --init clusters."),
