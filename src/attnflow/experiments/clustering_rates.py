@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .. import init, observables  # noqa: E402
+from .. import init, observables, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory.rates import point_mass_rate  # noqa: E402
@@ -77,9 +77,7 @@ def run(out: Path, scale: str) -> Section:
     axes[1].axhline(PAPER_RATE, color="grey", lw=1, ls=":", label="1/100 (Chen et al., sufficient)")
     axes[1].set(xlabel="β", ylabel="late-phase rate of W₂", title="fitted rate vs local rate at a point mass")
     axes[1].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "clustering_rates.png", dpi=120)
-    plt.close(fig)
+    plots.save(fig, out / "clustering_rates.png")
     table = ["| kind | β | d | R₀ | fitted rate | derived rate | rel. error |", "|---|---|---|---|---|---|---|"]
     table += [f"| {r['kind'].upper()} | {r['beta']:g} | {r['dim']} | {r['R0']:.3f} | {r['rate']:.4g} | "
               f"{r['predicted']:.4g} | {r['relative_error']:.1e} |" for r in runs]

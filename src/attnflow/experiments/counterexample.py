@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .. import init, observables  # noqa: E402
+from .. import init, observables, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory.rates import antipodal_split_rate, antipodal_threshold  # noqa: E402
@@ -77,9 +77,7 @@ def run(out: Path, scale: str) -> Section:
     axes[1].axhline(0, color="grey", lw=0.5)
     axes[1].set(xlabel="β", title=f"m = {MASS}: split rate and the mass left at π")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "antipodal_counterexample.png", dpi=120)
-    plt.close(fig)
+    plots.save(fig, out / "antipodal_counterexample.png")
     table = ["| β | fitted split rate | derived λ(β) | final mass near π | final W₂ |", "|---|---|---|---|---|"]
     table += [f"| {r['beta']:g} | {r['split_rate']:.4f} | {r['predicted_split_rate']:.4f} | "
               f"{r['final_mass_near_pi']:.2f} | {r['final_w2']:.3g} |" for r in runs]

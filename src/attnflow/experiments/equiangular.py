@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .. import init  # noqa: E402
+from .. import init, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory import equiangular as eq  # noqa: E402
@@ -87,9 +87,7 @@ def run(out: Path, scale: str) -> Section:
     axes[2].set(xlabel="t", ylabel="pairwise inner products",
                 title=f"random tokens, n = {m}, SA β = {BETA:g}: particles vs ODE")
     axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "equiangular.png", dpi=120)
-    plt.close(fig)
+    plots.save(fig, out / "equiangular.png")
     table = ["| kind | norm | max error of ρ on [0, 5] | max error of r | 1 − ρ as t → ∞ |",
              "|---|---|---|---|---|"]
     table += [f"| {r['kind'].upper()} | {r['norm']} | {r['max_rho_error']:.1e} | {r['max_r_error']:.1e} | "

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .. import init, observables, pde  # noqa: E402
+from .. import init, observables, pde, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory import kuramoto  # noqa: E402
@@ -78,9 +78,7 @@ def run(out: Path, scale: str) -> Section:
     axes[1].semilogy(t_exact, 1e-4 * np.exp(-2 * (t_exact - 10)), "k-.", lw=0.7, label="∝ e^{−2t}")
     axes[1].set(xlabel="t", ylabel="1 − r", ylim=(1e-20, 2), title="approach to synchrony")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "kuramoto.png", dpi=120)
-    plt.close(fig)
+    plots.save(fig, out / "kuramoto.png")
     pde_error = float(np.abs(r_pde - exact_at_pde).max())
     markdown = (
         f"ρ₀ = (1/2π)(1 + 2 Re Σ_k conj(m_k) e^{{ikθ}}) with m₁ = {MOMENTS[0]}, m₂ = {MOMENTS[1]} (r(0) = "

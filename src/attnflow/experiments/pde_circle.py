@@ -124,9 +124,7 @@ def run(out: Path, scale: str) -> Section:
     ax.loglog(n, comparison["w1"][0] * np.sqrt(n[0] / n), "k--", lw=0.8, label=r"$\propto n^{-1/2}$")
     ax.set(xlabel="n", ylabel="W1", title=f"β = {W1_BETA:g}, t = {W1_TIME:g}")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "pde_circle_particles.png", dpi=110)
-    plt.close(fig)
+    plots.save(fig, out / "pde_circle_particles.png")
     figures.append("pde_circle_particles.png")
 
     rows = ["| β | T | k* | predicted k at T | final dominant k | fitted/γ_k − 1 (σ = 0.01) "
