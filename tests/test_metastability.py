@@ -90,12 +90,16 @@ def test_statistics_point_counts_and_predictors():
     assert sum(table[0]["counts"].values()) == 4
     # most starts at beta = 5 end in three clusters even at n = 600
     assert table[0]["fraction_k_star"] >= 0.5
+    for row in rows:
+        assert row["k_basins"] >= 1 and (row["site_error_basins"] is None) == (row["clusters_found"] == 0)
+    right = np.mean([r["clusters_found"] == r["k_basins"] and r["site_error_basins"] <= 0.25 for r in rows])
+    assert table[0]["fraction_basin_sites_ok"] == right
 
 
 @pytest.mark.slow
 def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
-    """The issue's acceptance numbers: modes 2..5 within 10% (power averaged over 5 seeds, n = 2 10^4) and at least
-    80% of 20 runs with k* = 3 clusters."""
+    """The issue's acceptance numbers: modes 2..5 within 10% (power averaged over 5 seeds, n = 2 10^4), at least
+    80% of 20 runs with k* = 3 clusters and the basin sites within 0.25 rad of the clusters in at least 80%."""
     runs = []
     for seed in range(5):
         ds = af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(20000, 2, seed=seed), t_end=0.16, dt=1e-3,
@@ -105,6 +109,7 @@ def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
     np.testing.assert_allclose(fitted[1:5], growth_rates(5.0, 2, 6)[1:5], rtol=0.1)
     table = summarise(run_point(5.0, 20000, 20))
     assert table[0]["fraction_k_star"] >= 0.8
+    assert table[0]["fraction_basin_sites_ok"] >= 0.8
 
 
 def test_run_case_small_circle_and_its_figures(tmp_path):

@@ -1,18 +1,20 @@
 """Experiments `metastability_circle` and `metastability_sphere`: the paper's runs (SCIENCE.md §3, §5).
 
 Circle (USA, d = 2): beta = 5 (n = 2 10^4, T = 0.6) and beta = 7 (T = 0.1) from i.i.d. uniform
-tokens. For each: trajectories with the predicted sites theta_m = (2 pi m - arg mu_{k*}) / k* drawn
-over them, the histogram of angles at the intermediate time (half of T, the paper's step 3000 of
+tokens. Two site predictors from the initial tokens: the dominant mode's phase,
+theta_m = (2 pi m - arg mu_{k*}) / k*, and the basins of the linear potential at the end of the linear
+phase (`predicted_clusters`, which also predicts the count). For each: trajectories with the basin sites
+drawn over them, the histogram of angles at the intermediate time (half of T, the paper's step 3000 of
 6000 and close to its step 450 for beta = 7), gamma_k against k, the mode amplitudes on a log
 scale with the predicted slopes, and a table: k*, clusters found (`find_clusters` in the first
 metastable state, read at the observed emergence time + 2 / gamma_{k*} as in
-`metastability_stats`, and at T), site errors (first state), predicted vs fitted growth rates of modes 1..6 (`growth.fit_ensemble_growth_rates` on the
+`metastability_stats`, and at T), site errors of both predictors (first state), predicted vs fitted growth rates of modes 1..6 (`growth.fit_ensemble_growth_rates` on the
 seed-averaged power, since single runs of the slow modes pick up a seed-dependent quadratic forcing of
 relative order n^{-1/2}; the per-seed fits are in the JSON), predicted vs
 observed emergence time (observed: first time the largest amplitude reaches 1/2).
 
-Sphere (USA, d = 3, beta = 6, k* = 3): the same on S^2 with the dense engine; predicted sites are
-the maxima of the degree-k* component of the initial empirical measure; plus the histograms of the
+Sphere (USA, d = 3, beta = 6, k* = 3): the same on S^2 with the dense engine; the mode predictor's
+sites are the maxima of the degree-k* component of the initial empirical measure; plus the histograms of the
 pairwise inner products at t = 0, the predicted emergence time and T.
 """
 
@@ -31,8 +33,8 @@ from ..growth import fit_dataset, fit_ensemble_growth_rates, linear_window
 from ..integrate import simulate
 from ..model import Model
 from ..observables import inner_product_histogram
-from ..theory import (dominant_mode, emergence_time, growth_rates, harmonic_component, predicted_angles,
-                      predicted_sites)
+from ..theory import (dominant_mode, emergence_time, growth_rates, linear_potential,
+                      predicted_clusters, predicted_sites)
 from . import Section, experiment
 
 KMAX = 8
@@ -92,6 +94,7 @@ def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: 
         runs.append((x0, ds))
     x0, ds = runs[0]
     sites = predicted_sites(x0, k_star)
+    basins = predicted_clusters(x0, beta)
     emerged = observed_emergence(ds)
     rates = growth_rates(beta, dim, k_star)
     state_time = min(t_end, (emerged if np.isfinite(emerged) else t_end) + 2 / rates[-1])
@@ -105,8 +108,10 @@ def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: 
             "clusters_found": int(found.count), "state_time": float(first["time"]),
             "cluster_masses": [round(float(m), 4) for m in found.masses],
             "clusters_found_at_t_end": int(final.count),
-            "predicted_sites": sites.tolist(), "found_centers": found.centers.tolist(),
-            "site_error_max": site_error(found.centers, sites),
+            "predicted_sites": basins.sites.tolist(), "predicted_masses": basins.masses.round(4).tolist(),
+            "clusters_predicted": basins.count, "linear_phase_end": basins.time,
+            "found_centers": found.centers.tolist(), "site_error_max": site_error(found.centers, basins.sites),
+            "mode_sites": sites.tolist(), "site_error_mode": site_error(found.centers, sites),
             "growth_rates_predicted": predicted.tolist(), "growth_rates_fitted": fitted[:FIT_MODES].tolist(),
             "growth_rate_fit_seeds": fit_seeds,
             "growth_rates_fitted_per_seed": np.array(fits)[:, :FIT_MODES].tolist(),
@@ -123,23 +128,23 @@ def _figures(case: dict, out: Path, stem: str) -> list[str]:
     rates = growth_rates(beta, case["dim"], KMAX)
     label = f"β = {beta:g}, d = {case['dim']}, n = {case['n']}"
     names = []
+    sites = np.array(case["predicted_sites"])
     if case["dim"] == 2:
-        sites = predicted_angles(case["_x0"], k_star)
+        sites = np.arctan2(sites[:, 1], sites[:, 0])
         figure, axes = plt.subplots(1, 2, figsize=(12, 4))
         plots.trajectories(ds["time"].values, ds["angle"].values, sites, ax=axes[0])
-        axes[0].set_title(f"{label}: trajectories, predicted sites (k* = {k_star})")
+        axes[0].set_title(f"{label}: trajectories, predicted sites (k* = {k_star}, {len(sites)} basins)")
         middle = ds["angle"].sel(time=case["t_end"] / 2, method="nearest")
         plots.angle_histogram(middle.values, sites, ax=axes[1],
                               label=f"angles at t = {float(middle['time']):.3g}")
     else:
         figure, axes = plt.subplots(1, 3, figsize=(15, 4))
-        sites = np.array(case["predicted_sites"])
-        component = lambda points: harmonic_component(case["_x0"], k_star, points)  # noqa: E731
+        potential = lambda points: linear_potential(case["_x0"], beta, case["linear_phase_end"], points)  # noqa: E731
         for ax, t in zip(axes, (0.0, case["emergence_time_predicted"], case["t_end"])):
             snapshot = ds["x"].sel(time=t, method="nearest")
-            plots.sphere_map(snapshot.values, sites, component, ax=ax, label=f"t = {float(snapshot['time']):.3g}")
-        figure.suptitle(f"{label}: tokens on S² over the degree-{k_star} component of the initial tokens "
-                        "(red: positive); stars: its maxima (predicted sites)")
+            plots.sphere_map(snapshot.values, sites, potential, ax=ax, label=f"t = {float(snapshot['time']):.3g}")
+        figure.suptitle(f"{label}: tokens on S² over the linear potential of the initial tokens at the end of the "
+                        "linear phase (red: high); stars: predicted sites (its basins' mean positions)")
     plots.save(figure, out / f"{stem}_tokens.png")
     names.append(f"{stem}_tokens.png")
     figure, axes = plt.subplots(1, 2, figsize=(12, 4))
@@ -163,11 +168,11 @@ def _figures(case: dict, out: Path, stem: str) -> list[str]:
 
 
 def _table(cases: list[dict]) -> str:
-    head = ("| β | d | n | k* | clusters found (at t) | at T | site error max (rad) | emergence predicted / observed |\n"
-            "|---|---|---|---|---|---|---|---|\n")
-    rows = "".join(f"| {c['beta']:g} | {c['dim']} | {c['n']} | {c['k_star']} | {c['clusters_found']} "
-                   f"(t = {c['state_time']:.3g}) | {c['clusters_found_at_t_end']} | "
-                   f"{c['site_error_max']:.3f} | {c['emergence_time_predicted']:.3f} / "
+    head = ("| β | d | n | k* | basins predicted | clusters found (at t) | at T | site error max (rad): basins / "
+            "mode | emergence predicted / observed |\n|---|---|---|---|---|---|---|---|---|\n")
+    rows = "".join(f"| {c['beta']:g} | {c['dim']} | {c['n']} | {c['k_star']} | {c['clusters_predicted']} | "
+                   f"{c['clusters_found']} (t = {c['state_time']:.3g}) | {c['clusters_found_at_t_end']} | "
+                   f"{c['site_error_max']:.3f} / {c['site_error_mode']:.3f} | {c['emergence_time_predicted']:.3f} / "
                    f"{c['emergence_time_observed']:.3f} |\n" for c in cases)
     rates = ("\n| β | d | " + " | ".join(f"γ_{k} pred / fit" for k in range(1, FIT_MODES + 1)) + " |\n|---|---|"
              + "---|" * FIT_MODES + "\n")
@@ -192,10 +197,12 @@ def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) ->
 def run_circle(out: Path, scale: str) -> Section:
     with single_thread():
         cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
-    intro = ("USA on the circle from i.i.d. uniform tokens (SCIENCE.md §3). Predicted sites: "
-             "θ_m = (2πm − arg μ̂_{k*})/k*. Clusters found by `find_clusters` in the first metastable state, read at "
-             "t = (observed emergence) + 2/γ_{k*}, and at the final time T; site error (first state) = "
-             "largest distance from a found centre to the nearest predicted site. Growth rates: least-squares "
+    intro = ("USA on the circle from i.i.d. uniform tokens (SCIENCE.md §3). Predicted sites: the basins of the "
+             "linear potential Φ_t = Σ_k λ_k N_k e^{γ_k t} H_k of the initial tokens at the end of the linear phase "
+             "(each cluster at its basin's mean initial position; `predicted_clusters`), and, for comparison, the "
+             "dominant mode's phase θ_m = (2πm − arg μ̂_{k*})/k*. Clusters found by `find_clusters` in the first "
+             "metastable state, read at t = (observed emergence) + 2/γ_{k*}, and at the final time T; site error "
+             "(first state) = largest distance from a found centre to the nearest predicted site. Growth rates: least-squares "
              "slope of log √(mean over seeds of |μ_k|²) over the linear window (until the largest amplitude "
              f"first exceeds 0.05), {CIRCLE[scale][0][4]} seeds. Observed emergence: first time max_k |μ_k| ≥ 1/2; "
              "predicted: log(√n)/γ_{k*}.")
@@ -208,6 +215,7 @@ def run_sphere(out: Path, scale: str) -> Section:
     with single_thread():
         case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
     intro = (f"USA on S² (d = 3), β = {beta:g} (k* = {case['k_star']}), dense engine, RK4. Amplitudes "
-             "A_k = √S_k (Gegenbauer powers); predicted sites: the maxima of the degree-k* component "
-             "(1/n) Σ_j P_k(⟨x, x_j⟩) of the initial tokens, those at least a quarter of the highest.")
+             "A_k = √S_k (Gegenbauer powers); predicted sites: the basins of the linear potential (as on the "
+             "circle) and, for comparison, the maxima of the degree-k* component (1/n) Σ_j P_k(⟨x, x_j⟩) of the "
+             "initial tokens, those at least a quarter of the highest (mode).")
     return _section([case], out, "metastability_sphere", "Metastable clustering on the sphere S²", intro)

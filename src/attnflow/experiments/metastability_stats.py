@@ -10,8 +10,10 @@ first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clu
 * plain:   k* = argmax_k gamma_k (`dominant_mode`);
 * finite n: the mode of the actual initial state whose amplitude reaches 1 first under the linear
   growth (`finite_n_mode`).
-Sites: the finite-n predictor's angles (2 pi m - arg mu_k(0)) / k vs the found centres; a run is
-right when the counts agree and every centre lies within 0.25 rad of a predicted site.
+* basins: the basins of the linear theory's potential at the end of the linear phase
+  (`predicted_clusters`): as many clusters as basins, each at the mean initial position of its basin.
+Sites: the finite-n mode's angles (2 pi m - arg mu_k(0)) / k and the basin sites vs the found centres;
+a run is right when the counts agree and every centre lies within 0.25 rad of a predicted site.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 
 from ..clusters import angle_density, find_clusters_density
 from ..interaction.circle import bessel_coefficients
-from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles
+from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
 from . import Section, experiment
 from .metastability import single_thread
 
@@ -88,47 +90,77 @@ def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch
             return torch.remainder(result, 2 * math.pi)
 
 
+def angles_of(points: np.ndarray) -> np.ndarray:
+    """Angles in [0, 2 pi) of unit vectors (m, 2)."""
+    return np.mod(np.arctan2(points[:, 1], points[:, 0]), 2 * np.pi)
+
+
 def circular_error(found: np.ndarray, predicted: np.ndarray) -> float:
-    """Largest circular distance from a found angle to its nearest predicted angle."""
+    """Largest circular distance from a found angle to its nearest predicted angle (NaN if either is empty)."""
+    if len(found) == 0 or len(predicted) == 0:
+        return float("nan")
     gap = np.abs(np.angle(np.exp(1j * (found[:, None] - predicted[None, :]))))
     return float(gap.min(axis=1).max())
 
 
-def run_point(beta: float, n: int, seeds: int, first_seed: int = 0) -> list[dict]:
-    """One (beta, n) point: per seed, the count found, both predictions and the site error."""
+def _or_none(value: float) -> float | None:
+    """JSON has no NaN: an undefined error is written as null."""
+    return None if math.isnan(value) else value
+
+
+def initial_angles(n: int, seed: int) -> torch.Tensor:
+    """The seeded i.i.d. uniform start of one run."""
+    return 2 * math.pi * torch.rand(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def score(beta: float, seed: int, start: np.ndarray, end: np.ndarray) -> dict:
+    """One run: the count found in its first metastable state `end`, every predictor's count from `start`
+    and the site errors (radians) of the two site predictors."""
     k_star = dominant_mode(beta, 2)
     kmax = 2 * k_star + 2
+    x0 = np.stack([np.cos(start), np.sin(start)], axis=1)
+    found = find_clusters_density(angle_density(np.mod(end, 2 * np.pi)), min_mass=0.02)
+    centres = angles_of(found.centers)
+    k_finite = finite_n_mode(x0, beta, kmax=kmax)
+    basins = predicted_clusters(x0, beta, kmax=kmax)
+    return {"beta": beta, "n": len(start), "seed": seed, "k_star": k_star, "k_finite_n": k_finite,
+            "k_basins": basins.count, "clusters_found": int(found.count),
+            "site_error": _or_none(circular_error(centres, predicted_angles(x0, k_finite))),
+            "site_error_basins": _or_none(circular_error(centres, angles_of(basins.sites)))}
+
+
+def run_point(beta: float, n: int, seeds: int, first_seed: int = 0) -> list[dict]:
+    """One (beta, n) point: `seeds` runs integrated in batches of MAX_BATCH tokens, each scored."""
+    kmax = 2 * dominant_mode(beta, 2) + 2
     rows = []
     batch = max(1, MAX_BATCH // n)
-    for start in range(first_seed, first_seed + seeds, batch):
-        group = range(start, min(start + batch, first_seed + seeds))
-        theta0 = torch.stack([2 * math.pi * torch.rand(n, generator=torch.Generator().manual_seed(s),
-                                                        dtype=torch.float64) for s in group])
+    for first in range(first_seed, first_seed + seeds, batch):
+        group = range(first, min(first + batch, first_seed + seeds))
+        theta0 = torch.stack([initial_angles(n, s) for s in group])
         final = first_metastable_state(beta, theta0, kmax)
-        for s, start_angles, end_angles in zip(group, theta0, final):
-            x0 = np.stack([np.cos(start_angles.numpy()), np.sin(start_angles.numpy())], axis=1)
-            found = find_clusters_density(angle_density(end_angles.numpy()), min_mass=0.02)
-            k_finite = finite_n_mode(x0, beta, kmax=kmax)
-            centres = np.mod(np.arctan2(found.centers[:, 1], found.centers[:, 0]), 2 * np.pi)
-            error = circular_error(centres, predicted_angles(x0, k_finite)) if found.count else float("nan")
-            rows.append({"beta": beta, "n": n, "seed": s, "k_star": k_star, "k_finite_n": k_finite,
-                         "clusters_found": int(found.count), "site_error": error})
+        rows += [score(beta, s, start.numpy(), end.numpy()) for s, start, end in zip(group, theta0, final)]
     return rows
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per (beta, n): fractions of runs where the plain k* and the finite-n mode give the count found,
-    and where the finite-n sites are within SITE_TOLERANCE."""
+    """Per (beta, n): fractions of runs whose count found is k*, the finite-n mode, the basin count, and
+    whose sites (finite-n mode, basins) are right (count agrees, every centre within SITE_TOLERANCE)."""
     points = sorted({(r["beta"], r["n"]) for r in rows})
     table = []
     for beta, n in points:
         group = [r for r in rows if r["beta"] == beta and r["n"] == n]
         found = np.array([r["clusters_found"] for r in group])
+
+        def right(count_key, error_key):
+            return float(np.mean([r["clusters_found"] == r[count_key] and r[error_key] is not None
+                                  and r[error_key] <= SITE_TOLERANCE for r in group]))
+
         table.append({"beta": beta, "n": n, "seeds": len(group), "k_star": group[0]["k_star"],
                       "fraction_k_star": float(np.mean(found == group[0]["k_star"])),
                       "fraction_finite_n": float(np.mean(found == np.array([r["k_finite_n"] for r in group]))),
-                      "fraction_sites_ok": float(np.mean([r["clusters_found"] == r["k_finite_n"]
-                                                          and r["site_error"] <= SITE_TOLERANCE for r in group])),
+                      "fraction_basins": float(np.mean(found == np.array([r["k_basins"] for r in group]))),
+                      "fraction_sites_ok": right("k_finite_n", "site_error"),
+                      "fraction_basin_sites_ok": right("k_basins", "site_error_basins"),
                       "counts": {int(c): int(np.sum(found == c)) for c in np.unique(found)}})
     return table
 
@@ -138,21 +170,37 @@ def _figure(table: list[dict], path: Path) -> None:
 
     from .. import plots
 
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.2), sharey=True)
+    panels = (("fraction_k_star", "count = k*"), ("fraction_basins", "count = basin count (dashed: finite-n mode)"),
+              ("fraction_basin_sites_ok", f"basin sites within {SITE_TOLERANCE} rad (dashed: finite-n mode)"))
+    dashed = {"fraction_basins": "fraction_finite_n", "fraction_basin_sites_ok": "fraction_sites_ok"}
     for n in sorted({row["n"] for row in table}):
         part = [row for row in table if row["n"] == n]
         betas = [row["beta"] for row in part]
-        line, = axes[0].plot(betas, [row["fraction_k_star"] for row in part], "o-", label=f"n = {n}")
-        axes[0].plot(betas, [row["fraction_finite_n"] for row in part], "s--", color=line.get_color())
-        axes[1].plot(betas, [row["fraction_sites_ok"] for row in part], "o-", label=f"n = {n}")
-    axes[0].set(xlabel="β", ylabel="fraction of runs", ylim=(-0.03, 1.03),
-                title="first metastable state has k* clusters (solid) / the finite-n mode's count (dashed)")
-    axes[1].set(xlabel="β", ylabel="fraction of runs", ylim=(-0.03, 1.03),
-                title=f"finite-n sites within {SITE_TOLERANCE} rad of every cluster")
-    for ax in axes:
-        ax.legend(fontsize=8)
+        for ax, (key, _) in zip(axes, panels):
+            line, = ax.plot(betas, [row[key] for row in part], "o-", label=f"n = {n}")
+            if key in dashed:
+                ax.plot(betas, [row[dashed[key]] for row in part], "s--", color=line.get_color(), alpha=0.6)
+    for ax, (_, title) in zip(axes, panels):
+        ax.set(xlabel="β", ylim=(-0.03, 1.03), title=title)
+        ax.set_xscale("log")
         ax.title.set_fontsize(9)
+    axes[0].set_ylabel("fraction of runs (first metastable state)")
+    axes[0].legend(fontsize=8)
     plots.save(figure, path)
+
+
+def markdown_table(table: list[dict]) -> str:
+    """The summary as a Markdown table: the fraction of runs each predictor gets right."""
+    lines = ["| β | n | seeds | k* | P(count = k*) | P(count = finite-n mode) | P(count = basins) | "
+             f"P(mode sites within {SITE_TOLERANCE} rad) | P(basin sites within {SITE_TOLERANCE} rad) | counts found |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in table:
+        counts = ", ".join(f"{k}: {v}" for k, v in row["counts"].items())
+        lines.append(f"| {row['beta']:g} | {row['n']} | {row['seeds']} | {row['k_star']} | "
+                     f"{row['fraction_k_star']:.2f} | {row['fraction_finite_n']:.2f} | {row['fraction_basins']:.2f} | "
+                     f"{row['fraction_sites_ok']:.2f} | {row['fraction_basin_sites_ok']:.2f} | {counts} |")
+    return "\n".join(lines)
 
 
 @experiment("metastability_statistics", order=12)
@@ -164,14 +212,7 @@ def run(out: Path, scale: str) -> Section:
     table = summarise(rows)
     (out / "metastability_statistics.json").write_text(json.dumps({"runs": rows, "table": table}, indent=1))
     _figure(table, out / "metastability_statistics.png")
-    lines = ["| β | n | seeds | k* | P(count = k*) | P(count = finite-n mode) | P(finite-n sites within "
-             f"{SITE_TOLERANCE} rad) | counts found |", "|---|---|---|---|---|---|---|---|"]
-    for row in table:
-        counts = ", ".join(f"{k}: {v}" for k, v in row["counts"].items())
-        lines.append(f"| {row['beta']:g} | {row['n']} | {row['seeds']} | {row['k_star']} | "
-                     f"{row['fraction_k_star']:.2f} | {row['fraction_finite_n']:.2f} | "
-                     f"{row['fraction_sites_ok']:.2f} | {counts} |")
-    markdown = (__doc__.split("\n\n", 1)[1].strip() + "\n\n" + "\n".join(lines)
+    markdown = (__doc__.split("\n\n", 1)[1].strip() + "\n\n" + markdown_table(table)
                 + "\n\n![metastability_statistics.png](metastability_statistics.png)\n")
     return Section("How often the first metastable state has k* clusters", markdown,
                    ["metastability_statistics.png"], {"metastability_statistics": table})
