@@ -1,13 +1,15 @@
 """`attnflow reproduce` and `attnflow predict`: report files, summary.json, bad input."""
 
 import base64
-import math
 import json
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from scipy.special import iv
 from typer.testing import CliRunner
@@ -94,6 +96,25 @@ def test_predict_prints_rates_and_writes_the_plot(tmp_path):
     assert "k* = 3 for" in result.output
     emergence = math.log(math.sqrt(20000)) / (9 * iv(3, 5.0) / 5)  # log(sqrt n) / gamma_3, gamma_3 = 9 I_3(5) / 5
     assert f"{emergence:.6g}" in result.output
+
+
+def test_predict_clusters_from_saved_tokens(tmp_path):
+    """Three planted bumps saved as .npy and as a run's first snapshot: the basins are listed with their angles."""
+    import attnflow as af
+
+    angles = np.repeat([0.5, 2.2, 4.4], 500) + 0.1 * np.random.default_rng(0).standard_normal(1500)
+    x0 = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    np.save(tmp_path / "x0.npy", x0)
+    af.save(af.simulate(af.Model("usa", 5.0, 2), x0, 0.01, dt=0.01, save_every=0.01), tmp_path / "run.nc")
+    for source in ("x0.npy", "run.nc"):
+        result = runner.invoke(app, ["predict", "--beta", "5", "--tokens", str(tmp_path / source),
+                                     "--plot", str(tmp_path / "g.png")])
+        assert result.exit_code == 0, result.output
+        assert "predicted first metastable clusters: 3 " in result.output
+        listed = [float(v) for v in re.findall(r"│ (\d\.\d{4}) │\n", result.output)]
+        np.testing.assert_allclose(sorted(listed), [0.5, 2.2, 4.4], atol=0.02)
+    result = runner.invoke(app, ["predict", "--beta", "5", "--dim", "3", "--tokens", str(tmp_path / "x0.npy")])
+    assert "tokens=" in str(result.exception)  # `main` turns it into one line and exit 2
 
 
 def test_predict_bad_beta_exits_2():

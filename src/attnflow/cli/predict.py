@@ -12,7 +12,8 @@ from . import app, console
 
 
 @app.command(epilog="Examples:\n\n  attnflow predict --beta 5 --dim 2\n\n"
-                    "  attnflow predict --beta 6 --dim 3 --n 3000 --kind sa --plot gamma_s2.png")
+                    "  attnflow predict --beta 6 --dim 3 --n 3000 --kind sa --plot gamma_s2.png\n\n"
+                    "  attnflow predict --beta 5 --tokens run.nc   # clusters predicted from the run's initial tokens")
 def predict(
     beta: float = typer.Option(..., help="Inverse temperature beta > 0."),
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
@@ -21,6 +22,8 @@ def predict(
     kmax: int = typer.Option(None, help="Largest degree k shown (default 2 k* + 4)."),
     plot: Path = typer.Option(None, help="PNG path for the plot of gamma_k against k "
                                          "(default gamma_k_beta<B>_d<D>.png)."),
+    tokens: Path = typer.Option(None, help="Initial tokens to predict the first metastable clusters from: a saved "
+                                           "run (.nc/.zarr, its first snapshot) or a .npy array (n, d)."),
 ):
     """Growth rates gamma_k, the dominant mode k*, where k* changes, the emergence time, and the gamma_k plot."""
     import matplotlib.pyplot as plt
@@ -30,6 +33,7 @@ def predict(
     from ..theory import dominant_mode, dominant_mode_table, emergence_time, growth_rates
 
     check(np.isfinite(beta) and beta > 0, "beta", beta, "a finite number > 0")
+    x0 = None if tokens is None else _initial_tokens(tokens, dim)
     k_star = dominant_mode(beta, dim)
     kmax = 2 * k_star + 4 if kmax is None else kmax
     rates = growth_rates(beta, dim, kmax, kind=kind)
@@ -60,3 +64,35 @@ def predict(
     plots.growth_rate_plot(rates, k_star, ax=ax, label=f"γ_k ({kind}), β = {beta:g}, d = {dim}")
     plots.save(figure, plot)
     console.print(f"plot: {plot}", highlight=False)
+    if x0 is not None:
+        _predict_clusters(x0, tokens, beta, dim, kind)
+
+
+def _initial_tokens(path: Path, dim: int) -> np.ndarray:
+    """(n, d) tokens from a .npy array or the first snapshot of a saved run."""
+    from ..errors import ParameterError, check
+    from ..io import load
+
+    if not path.exists() or path.suffix not in (".npy", ".nc", ".zarr"):
+        raise ParameterError("tokens", str(path), "an existing .npy, .nc or .zarr file")
+    x0 = np.load(path) if path.suffix == ".npy" else load(path)["x"].isel(time=0).values
+    check(x0.ndim == 2 and x0.shape[1] == dim, "tokens", f"array of shape {x0.shape}", f"(n, {dim}) tokens (--dim)")
+    return x0
+
+
+def _predict_clusters(x0: np.ndarray, path: Path, beta: float, dim: int, kind: str) -> None:
+    """The finite-n predictions of `theory.basins` and `finite_n_mode` for the tokens x0 read from `path`."""
+    from ..theory import finite_n_mode, predicted_clusters
+
+    result = predicted_clusters(x0, beta, kind=kind)
+    console.print(f"from {path} (n = {len(x0)}): the mode reaching O(1) first is k = {finite_n_mode(x0, beta, kind)}; "
+                  f"the linear phase ends at t = {result.time:.6g}", highlight=False)
+    console.print(f"predicted first metastable clusters: {result.count} (basins of the linear potential)",
+                  highlight=False)
+    table = Table()
+    for column in ("mass", "site (unit vector)") + (("angle",) if dim == 2 else ()):
+        table.add_column(column)
+    for mass, site in zip(result.masses, result.sites):
+        cells = [f"{mass:.3f}", np.array2string(site, precision=4)]
+        table.add_row(*cells + ([f"{np.mod(np.arctan2(site[1], site[0]), 2 * np.pi):.4f}"] if dim == 2 else []))
+    console.print(table)
