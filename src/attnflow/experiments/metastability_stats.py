@@ -6,7 +6,7 @@ tokens are integrated (RK4, gamma_max dt = 0.1, all seeds at once by the Fourier
 SCIENCE.md §1 on a (seed, token) batch) until the first metastable state: the largest mode amplitude
 first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clusters are counted by
 `find_clusters_density` on the smoothed angle density (arcs above twice the uniform density, mass
->= 2%). Two predictors are scored against that count:
+>= 2%). Three predictors are scored against that count:
 * plain:   k* = argmax_k gamma_k (`dominant_mode`);
 * finite n: the mode of the actual initial state whose amplitude reaches 1 first under the linear
   growth (`finite_n_mode`).
@@ -185,9 +185,12 @@ def _figure(table: list[dict], path: Path) -> None:
             line, = ax.plot(betas, [row[key] for row in part], "o-", label=f"n = {n}")
             if key in dashed:
                 ax.plot(betas, [row[dashed[key]] for row in part], "s--", color=line.get_color(), alpha=0.6)
+    betas = sorted({row["beta"] for row in table})
     for ax, (_, title) in zip(axes, panels):
         ax.set(xlabel="β", ylim=(-0.03, 1.03), title=title)
         ax.set_xscale("log")
+        ax.set_xticks(betas, [f"{b:g}" for b in betas], minor=False)
+        ax.set_xticks([], minor=True)
         ax.title.set_fontsize(9)
     axes[0].set_ylabel("fraction of runs (first metastable state)")
     axes[0].legend(fontsize=8)
