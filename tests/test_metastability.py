@@ -127,3 +127,14 @@ def test_run_case_small_circle_and_its_figures(tmp_path):
     row = section.summary["experiments"][0]
     assert {"beta", "dim", "n", "k_star", "clusters_found", "site_error_max", "growth_rates_predicted",
             "growth_rates_fitted"} <= set(row) and not any(key.startswith("_") for key in row)
+
+
+def test_statistics_points_are_kept_and_reused(tmp_path, monkeypatch):
+    """A finished (beta, n) point is written at once and read back on a rerun instead of being recomputed."""
+    from attnflow.experiments import metastability_stats
+
+    torch.set_num_threads(1)
+    first = metastability_stats.finished_point(tmp_path, 5.0, 300, 2)
+    assert (tmp_path / "metastability_statistics_points" / "beta5_n300_seeds2.json").exists()
+    monkeypatch.setattr(metastability_stats, "run_point", lambda *args: pytest.fail("recomputed a finished point"))
+    assert metastability_stats.finished_point(tmp_path, 5.0, 300, 2) == first

@@ -210,12 +210,26 @@ def markdown_table(table: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def finished_point(out: Path, beta: float, n: int, seeds: int) -> list[dict]:
+    """`run_point`, kept in out/metastability_statistics_points/ as soon as it is done: a rerun into the same
+    folder (after an interruption of the hours-long full grid) reads finished points instead of redoing them."""
+    path = out / "metastability_statistics_points" / f"beta{beta:g}_n{n}_seeds{seeds}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = run_point(beta, n, seeds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(rows))
+    partial.replace(path)  # atomic: a file under the final name is always complete
+    return rows
+
+
 @experiment("metastability_statistics", order=12)
 def run(out: Path, scale: str) -> Section:
     grid = GRIDS[scale]
     points = [(beta, n) for n in grid["ns"] for beta in grid["betas"]] + list(grid["extra"])
     with single_thread():
-        rows = [row for beta, n in points for row in run_point(beta, n, grid["seeds"])]
+        rows = [row for beta, n in points for row in finished_point(out, beta, n, grid["seeds"])]
     table = summarise(rows)
     (out / "metastability_statistics.json").write_text(json.dumps({"runs": rows, "table": table}, indent=1))
     _figure(table, out / "metastability_statistics.png")
