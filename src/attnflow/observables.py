@@ -12,6 +12,7 @@ Tokens come as (n, d) unit vectors, NumPy or torch; results are NumPy arrays.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -40,13 +41,28 @@ def fourier_modes(x, kmax: int) -> np.ndarray:
     return (torch.cos(phase).mean(1) - 1j * torch.sin(phase).mean(1)).cpu().numpy()
 
 
-def normalized_gegenbauer(k_max: int, dim: int, t: torch.Tensor) -> list[torch.Tensor]:
-    """P_0..P_kmax at t, P_k = C_k^{(d-2)/2}(t) / C_k^{(d-2)/2}(1), by the three-term recurrence
+def gegenbauer_sequence(dim: int, t: torch.Tensor):
+    """P_0, P_1, ... at t (a generator), P_k = C_k^{(d-2)/2}(t) / C_k^{(d-2)/2}(1), by the three-term recurrence
     (k + d - 2) P_{k+1} = (2k + d - 2) t P_k - k P_{k-1}; Chebyshev T_k for d = 2, Legendre for d = 3."""
-    values = [torch.ones_like(t), t]
-    for k in range(1, k_max):
-        values.append(((2 * k + dim - 2) * t * values[k] - k * values[k - 1]) / (k + dim - 2))
-    return values[: k_max + 1]
+    previous, current, k = torch.ones_like(t), t, 0
+    yield previous
+    while True:
+        yield current
+        k += 1
+        previous, current = current, ((2 * k + dim - 2) * t * current - k * previous) / (k + dim - 2)
+
+
+def normalized_gegenbauer(k_max: int, dim: int, t: torch.Tensor) -> list[torch.Tensor]:
+    """[P_0, ..., P_kmax] at t (`gegenbauer_sequence`)."""
+    return list(itertools.islice(gegenbauer_sequence(dim, t), k_max + 1))
+
+
+def gegenbauer_series(weights, dim: int, t: torch.Tensor) -> torch.Tensor:
+    """sum_{k=1}^{K} weights[k-1] P_k(t), one pass of the recurrence (no list of all degrees)."""
+    total = torch.zeros_like(t)
+    for w, p in zip(weights, itertools.islice(gegenbauer_sequence(dim, t), 1, None)):
+        total += float(w) * p
+    return total
 
 
 def gegenbauer_power(x, kmax: int) -> np.ndarray:

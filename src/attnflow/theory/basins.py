@@ -25,8 +25,8 @@ from scipy.special import comb
 from .._array import to_tensor
 from ..errors import check
 from ..model import KINDS
-from ..observables import fourier_modes, gegenbauer_power
-from .linear import _check, _search_points, dominant_mode, funk_hecke_factor, growth_rates, harmonic_component
+from ..observables import fourier_modes, gegenbauer_power, gegenbauer_series
+from .linear import COMPONENT_BLOCK, _check, _search_points, dominant_mode, funk_hecke_factor, growth_rates
 
 LEVEL = 0.5  # the linear phase ends when the largest predicted amplitude reaches LEVEL
 GRID_POINTS = {2: 4096, 3: 6000}  # points on which Phi_t is evaluated (4000 for d >= 4)
@@ -86,7 +86,11 @@ def linear_potential(x0, beta: float, time: float, points, kind: str = "usa", km
         theta = np.arctan2(points[:, 1], points[:, 0])
         modes = fourier_modes(tokens, kmax)
         return np.real((weights * modes)[None, :] * np.exp(1j * np.outer(theta, k))).sum(1)
-    return sum(w * harmonic_component(tokens, int(kk), points) for w, kk in zip(weights, k))
+    where = torch.as_tensor(points, dtype=tokens.dtype, device=tokens.device)
+    rows = max(1, COMPONENT_BLOCK // tokens.shape[0])  # points per block: memory-bounded
+    values = [gegenbauer_series(weights, dim, (where[start:start + rows] @ tokens.T).clamp_(-1, 1)).mean(1)
+              for start in range(0, where.shape[0], rows)]
+    return torch.cat(values).cpu().numpy()
 
 
 def _grid(dim: int) -> tuple[np.ndarray, float]:
