@@ -53,7 +53,8 @@ def test_potential_on_the_circle_matches_the_pairwise_sum():
     where = np.linspace(0, 2 * np.pi, 37)
     k = np.arange(1, 9)
     weights = af.theory.funk_hecke_factor(beta, 2, 8) * 2 * np.exp(growth_rates(beta, 2, 8) * t)
-    direct = (weights[None, :] * np.cos(k[None, :, None] * (where[:, None, None] - theta0[None, None, :])).mean(2)).sum(1)
+    cosines = np.cos(k[None, :, None] * (where[:, None, None] - theta0[None, None, :])).mean(2)
+    direct = (weights[None, :] * cosines).sum(1)
     values = linear_potential(circle(theta0), beta, t, circle(where), kmax=8)
     np.testing.assert_allclose(values / values.max(), direct / direct.max(), atol=1e-12)
 
