@@ -189,7 +189,8 @@ def _table(cases: list[dict]) -> str:
                  for p, f, q in zip(c["growth_rates_predicted"], c["growth_rates_fitted"],
                                     c["growth_rates_second_order"])]
         rates += f"| {c['beta']:g} | {c['dim']} | " + " | ".join(cells) + " |\n"
-    return head + rows + rates + SECOND_ORDER_NOTE
+    second_order = any(np.isfinite(c["growth_rates_second_order"]).any() for c in cases)
+    return head + rows + rates + (SECOND_ORDER_NOTE if second_order else "")
 
 
 SECOND_ORDER_NOTE = ("\n2nd order (circle): the same fit applied to the second-order amplitudes of each seed's "

@@ -57,13 +57,18 @@ def harmonics(theta: torch.Tensor, count: int):
         c, c_next = c_next, c
 
 
-def batched_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
+def batch_moments(theta: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(Re m_k, Im m_k), k = 1..count, m_k = mean_j e^{ik theta_j} per seed (shape (seeds, 1) each)."""
+    return [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics(theta, count)]
+
+
+def batched_velocity(beta: float, theta: torch.Tensor, moments=None) -> torch.Tensor:
     """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
     dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed
-    (two passes of `harmonics`, so memory stays O(seeds n))."""
+    (`moments` of theta if the caller has them, else a first pass of `harmonics`; memory O(seeds n))."""
     a, _, _ = bessel_coefficients(beta)
     weights = a * math.exp(beta)
-    moments = [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics(theta, len(weights))]
+    moments = batch_moments(theta, len(weights)) if moments is None else moments
     velocity = torch.zeros_like(theta)
     for w, (c, s), (re, im) in zip(weights, harmonics(theta, len(weights)), moments):
         velocity.addcmul_(c, w * im).addcmul_(s, -w * re)
@@ -71,27 +76,31 @@ def batched_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
 
 
 def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch.Tensor:
-    """Integrate the batch until each seed's state has passed t_c + 2/gamma_{k*} (module docstring)."""
+    """Integrate the batch until each seed's state has passed t_c + 2/gamma_{k*} (module docstring). The
+    moments of each new state serve both the amplitude check and the first RK4 stage."""
     rates = growth_rates(beta, 2, kmax)
     dt = 0.1 / rates.max()
     extra = READ_AFTER / rates[dominant_mode(beta, 2) - 1]
+    count = max(kmax, len(bessel_coefficients(beta)[0]))
     done_at = torch.full((theta.shape[0],), float("inf"), dtype=theta.dtype)
     result = theta.clone()
     t = 0.0
     while True:
-        k1 = batched_velocity(beta, theta)
+        moments = batch_moments(theta, count)
+        if t > 0:
+            amplitude = torch.stack([torch.hypot(re[:, 0], im[:, 0]) for re, im in moments[:kmax]]).max(0).values
+            done_at = torch.where(torch.isinf(done_at) & (amplitude >= LEVEL), torch.full_like(done_at, t + extra),
+                                  done_at)
+            finished = t >= done_at
+            result[finished & (t - dt < done_at)] = theta[finished & (t - dt < done_at)]
+            if bool(finished.all()):
+                return torch.remainder(result, 2 * math.pi)
+        k1 = batched_velocity(beta, theta, moments)
         k2 = batched_velocity(beta, theta + dt / 2 * k1)
         k3 = batched_velocity(beta, theta + dt / 2 * k2)
         k4 = batched_velocity(beta, theta + dt * k3)
         theta = theta + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         t += dt
-        amplitude = torch.stack([torch.hypot(c.mean(1), s.mean(1)) for c, s in harmonics(theta, kmax)]).max(0).values
-        done_at = torch.where(torch.isinf(done_at) & (amplitude >= LEVEL), torch.full_like(done_at, t + extra),
-                              done_at)
-        finished = t >= done_at
-        result[finished & (t - dt < done_at)] = theta[finished & (t - dt < done_at)]
-        if bool(finished.all()):
-            return torch.remainder(result, 2 * math.pi)
 
 
 def angles_of(points: np.ndarray) -> np.ndarray:
