@@ -96,11 +96,15 @@ def test_planted_tetrahedron_on_s2_and_light_basins_dropped():
 
 def test_a_uniform_start_gives_the_dominant_number_of_basins_at_large_n():
     """n = 10^5 i.i.d. tokens, beta = 5 (k* = 3, far from a threshold): at the end of the linear phase the
-    potential is nearly the degree-3 harmonic, whose basins are three arcs of about 1/3 each."""
+    potential is mostly the degree-3 harmonic, so most starts give three arcs of roughly 1/3 each (the
+    runner-up modes 2 and 4 make some starts differ)."""
+    results = [predicted_clusters(af.init.uniform(100_000, 2, seed=seed), 5.0) for seed in range(5, 12)]
+    three = [r for r in results if r.count == 3]
+    assert len(three) >= 5
+    for r in three:
+        assert r.masses.sum() == pytest.approx(1.0) and 0.2 < r.masses.min() and r.masses.max() < 0.45
     x0 = af.init.uniform(100_000, 2, seed=5)
-    result = predicted_clusters(x0, 5.0)
-    assert result.time == pytest.approx(linear_phase_end(x0, 5.0))
-    assert 2 <= result.count <= 4 and result.masses.sum() == pytest.approx(1.0)
+    assert results[0].time == pytest.approx(linear_phase_end(x0, 5.0))
 
 
 def test_errors_name_the_parameter():
