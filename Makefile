@@ -31,3 +31,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) results
+
+# The documentation site: installs the `docs` extra into the venv, executes the tutorials and
+# builds site/ with `mkdocs build --strict` (no network needed by the build or by the site).
+.PHONY: docs
+$(VENV)/.docs-installed: $(BIN)/attnflow pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
