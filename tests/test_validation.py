@@ -77,7 +77,7 @@ def run_cli(*args):
     (["--dt", "0", "--method", "euler"], "dt"),
     (["--t-end", "-1", "--dt", "0.1"], "t_end"),
     (["--method", "midpoint", "--dt", "0.1"], "method"),
-    (["--engine", "circle", "--dim", "3", "--dt", "0.1"], "engine"),
+    (["--engine", "circle", "--dim", "3", "--dt", "0.001"], "engine"),
     (["--out", "run.csv", "--dt", "0.1"], "out"),
 ])
 def test_cli_exits_2_with_one_line(args, name):

@@ -1,12 +1,12 @@
 """attnflow: the mathematics of transformers as interacting particles on the sphere."""
 
 from . import clusters, growth, init, layer, observables, pde, sphere, theory
-from .errors import AttnflowError, EngineError, ParameterError
+from .errors import AttnflowError, EngineError, NonFiniteError, ParameterError
 from .integrate import simulate
 from .interaction import velocity
 from .io import load, save
 from .model import Model
 
-__all__ = ["AttnflowError", "EngineError", "Model", "ParameterError", "clusters", "growth", "init", "layer", "load",
+__all__ = ["AttnflowError", "EngineError", "Model", "NonFiniteError", "ParameterError", "clusters", "growth", "init", "layer", "load",
            "observables", "pde", "save", "simulate", "sphere", "theory", "velocity"]
 __version__ = "0.1.0"

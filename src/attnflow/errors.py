@@ -21,6 +21,10 @@ class EngineError(AttnflowError):
     """An interaction engine was asked for something it cannot compute exactly."""
 
 
+class NonFiniteError(AttnflowError):
+    """A computation left the range of its floating-point type (a state or result became NaN or inf)."""
+
+
 def check(condition: bool, name: str, value, allowed: str) -> None:
     """Raise `ParameterError(name, value, allowed)` unless `condition` holds."""
     if not condition:

@@ -1,21 +1,27 @@
-"""The Dataset conventions of a particle run, saving/loading, and streaming long runs to disk.
+"""The Dataset conventions of a run, saving/loading, and streaming long runs to disk.
 
 A particle run is an `xarray.Dataset` with
   x               ("time", "token", "component")   token positions at the saved times
   angle           ("time", "token")                in [0, 2 pi), only when dim == 2
   mode_amplitude  ("obs_time", "mode")             observables on their own, finer time grid
   energy, ...     ("obs_time",)
-and every model, solver and seed parameter in `attrs`. Files are NetCDF (`.nc`) or
-Zarr (`.zarr`) by extension. A streamed run appends each snapshot to a Zarr store
-at most `flush_seconds` after it is taken (`<name>.partial.zarr` for a `.nc` target, converted at the
-end), so an interrupted run keeps every finished snapshot; `attrs["complete"]` is 1
-only once the run has finished.
+and every model, solver and seed parameter in `attrs`, with `attnflow_output` (what the file
+holds, see `outputs.py`), `attnflow_version` and `complete`. Files are NetCDF (`.nc`) or Zarr
+(`.zarr`) by extension.
+
+A run with an output path streams into `<stem>.partial.zarr` beside the target: every snapshot
+is on disk at most `flush_seconds` after it is taken, together with the attributes (`complete = 0`,
+`saved_time`: how far the run got) and a checkpoint of the solver state at that snapshot (the
+integrator's state, step counters and random-generator state, in the group `checkpoint`). Once
+the run has finished, the complete result is renamed (Zarr) or converted (NetCDF) to the target,
+and `complete = 1`. `RunRecorder.resume` reopens such a store and continues the run from its
+checkpoint to the same bits as an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -23,39 +29,64 @@ import xarray as xr
 import zarr
 
 from .errors import ParameterError
+from .outputs import MARK, check_target, check_writable_parent, publish, remove, written_by_attnflow
 
 FORMATS = (".nc", ".zarr")
+RUN = "particle-run"
+VERSION = version("attnflow")
 
 
-def check_path(path) -> Path:
-    """A writable output path ending in .nc or .zarr."""
+def check_path(path, parameter: str = "out") -> Path:
+    """An output path ending in .nc or .zarr, in an existing writable folder."""
     path = Path(path)
     if path.suffix not in FORMATS:
-        raise ParameterError("out", str(path), "a path ending in .nc (NetCDF) or .zarr (Zarr)")
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise ParameterError("out", str(path), f"a path in an existing directory ({parent} does not exist)")
+        raise ParameterError(parameter, str(path), "a path ending in .nc (NetCDF) or .zarr (Zarr)")
+    check_writable_parent(path, parameter)
     return path
 
 
-def save(ds: xr.Dataset, path) -> Path:
-    """Write `ds` to NetCDF or Zarr according to the extension."""
+def partial_path(path) -> Path:
+    """Where a run bound for `path` streams until it is complete: `<stem>.partial.zarr`."""
+    path = Path(path)
+    return path.with_name(path.stem + ".partial.zarr")
+
+
+def save(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
+    """Write `ds` to NetCDF or Zarr according to the extension, under a temporary name renamed into
+    place when complete. An existing path is replaced only if attnflow wrote it and `overwrite`."""
     path = check_path(path)
-    if path.suffix == ".nc":
-        ds.to_netcdf(path, engine="h5netcdf")
-    else:
-        ds.to_zarr(path, mode="w", zarr_format=2, consolidated=True)
+    kind = ds.attrs.get(MARK, "dataset")
+    check_target(path, "out", kind, overwrite)
+    ds = ds.copy()
+    ds.attrs = {**ds.attrs, MARK: kind, "attnflow_version": VERSION}
+    temporary = path.with_name(f".{path.name}.writing")
+    if temporary.exists() and written_by_attnflow(temporary) is not None:
+        remove(temporary, written_by_attnflow(temporary))
+    try:
+        if path.suffix == ".nc":
+            ds.to_netcdf(temporary, engine="h5netcdf")
+        else:
+            ds.to_zarr(temporary, mode="w-", zarr_format=2, consolidated=True)
+    except OSError as error:
+        raise ParameterError("out", str(path), f"a writable location ({error.strerror or error})") from None
+    publish(temporary, path, kind)
     return path
 
 
 def load(path) -> xr.Dataset:
-    """Open a saved run (NetCDF or Zarr), lazily."""
+    """Open a saved run (NetCDF or Zarr), lazily; an unreadable file is an `AttnflowError` naming it."""
     path = Path(path)
-    if path.suffix == ".zarr":
-        return xr.open_zarr(path)
-    if path.suffix == ".nc":
+    if path.suffix not in FORMATS:
+        raise ParameterError("path", str(path), "a path ending in .nc or .zarr")
+    if not path.exists():
+        raise ParameterError("path", str(path), "an existing .nc file or .zarr store")
+    try:
+        if path.suffix == ".zarr":
+            return xr.open_zarr(path)
         return xr.open_dataset(path, engine="h5netcdf")
-    raise ParameterError("path", str(path), "a path ending in .nc or .zarr")
+    except Exception as error:  # h5py, zarr and xarray raise many kinds on a damaged file
+        raise ParameterError("path", str(path), f"a readable attnflow .nc/.zarr result ({type(error).__name__}: "
+                                                f"{error})") from None
 
 
 def _attr_value(value):
@@ -63,34 +94,84 @@ def _attr_value(value):
         return int(value)
     if value is None:
         return "none"
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
 class RunRecorder:
-    """Collects snapshots and observations of a run; optionally streams them to `path`."""
+    """Collects snapshots and observations of a particle run; optionally streams them to `path`.
 
-    def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0):
+    `snapshot(t, x, checkpoint)` takes a position snapshot and, with an output path, the solver state
+    that restarts the run from it (a dict of arrays and numbers)."""
+
+    def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0, overwrite: bool = False):
         self.attrs = {key: _attr_value(value) for key, value in attrs.items()}
+        self.attrs.update({MARK: RUN, "attnflow_version": VERSION})
         self.dim = dim
         self.times, self.positions = [], []
         self.obs_times, self.observations = [], {}
+        self.checkpoint = None
         self.path = None if path is None else check_path(path)
-        self.store = None
-        self.flush_seconds, self._last_flush = flush_seconds, -float("inf")
+        self.store = None if path is None else partial_path(self.path)
+        self.overwrite = overwrite
+        self.flush_seconds, self._last_flush = flush_seconds, time.monotonic()
         self._flushed_snapshots = self._flushed_observations = 0
-        if self.path is not None:
-            self.store = self.path if self.path.suffix == ".zarr" else self.path.with_suffix(".partial.zarr")
-            for stale in {self.store, self.path}:
-                if stale.is_dir():
-                    shutil.rmtree(stale)
-                elif stale.exists():
-                    stale.unlink()
 
-    def snapshot(self, t: float, x: np.ndarray) -> None:
+    def check_targets(self) -> None:
+        """Before any work: the target may be written and no interrupted run of it would be lost."""
+        if self.path is None:
+            return
+        check_target(self.path, "out", RUN, self.overwrite)
+        if self.store.exists() or self.store.is_symlink():
+            if written_by_attnflow(self.store) != RUN:
+                raise ParameterError("out", str(self.path), f"a path whose partial store {self.store} is free: "
+                                                            "something attnflow did not write is there")
+            if not self.overwrite:
+                raise ParameterError("out", str(self.path), f"a path with no interrupted run: {self.store} holds one; "
+                                                            "pass --resume to finish it or --overwrite to start again")
+            remove(self.store, RUN)
+
+    @classmethod
+    def resume(cls, attrs: dict, dim: int, path, flush_seconds: float = 5.0) -> "RunRecorder":
+        """Reopen the interrupted run bound for `path`; its parameters must equal `attrs`."""
+        recorder = cls(attrs, dim, path, flush_seconds)
+        store = recorder.store
+        if written_by_attnflow(store) != RUN:
+            raise ParameterError("resume", str(path), f"a run with an interrupted store ({store} is not one)")
+        group = zarr.open_group(str(store), mode="r")
+        stored = dict(group.attrs)
+        differing = sorted(key for key, value in recorder.attrs.items()
+                           if key not in ("attnflow_version",) and _comparable(stored.get(key)) != _comparable(value))
+        if differing:
+            key = differing[0]
+            raise ParameterError(key, recorder.attrs[key], f"the value of the interrupted run in {store}: "
+                                                           f"{stored.get(key)!r} (resume with the same parameters)")
+        if "checkpoint" not in group or int(stored.get("saved_snapshots", 0)) == 0:
+            raise ParameterError("resume", str(path), f"an interrupted run with a checkpoint ({store} has none yet: "
+                                                      "start again with --overwrite)")
+        count, observed = int(stored["saved_snapshots"]), int(stored["saved_observations"])
+        recorder.times = [float(t) for t in group["time"][:count]]
+        recorder.positions = list(group["x"][:count])
+        saved_time = recorder.times[-1]
+        obs_times = np.asarray(group["obs_time"][:observed]) if observed else np.zeros(0)
+        kept = int(np.searchsorted(obs_times, saved_time, side="right"))
+        recorder.obs_times = [float(t) for t in obs_times[:kept]]
+        for name in stored.get("observed_variables", []):
+            recorder.observations[name] = list(group[name][:kept])
+        checkpoint = group["checkpoint"]
+        recorder.checkpoint = {**{name: checkpoint[name][...] for name in checkpoint.array_keys()},
+                               **dict(checkpoint.attrs)}
+        recorder._flushed_snapshots, recorder._flushed_observations = count, kept
+        recorder._rewrite_observations = kept < observed
+        return recorder
+
+    def snapshot(self, t: float, x: np.ndarray, checkpoint: dict | None = None) -> None:
         self.times.append(float(t))
         self.positions.append(np.asarray(x))
+        self.checkpoint = checkpoint
         if self.store is not None and time.monotonic() - self._last_flush >= self.flush_seconds:
-            self._flush()
+            self.flush()
 
     def observe(self, t: float, values: dict) -> None:
         self.obs_times.append(float(t))
@@ -104,49 +185,117 @@ class RunRecorder:
             data["angle"] = (("time", "token"), np.mod(np.arctan2(x[..., 1], x[..., 0]), 2 * np.pi))
         return xr.Dataset(data, coords={"time": self.times[start:]})
 
-    def _observables(self, start: int) -> xr.Dataset:
+    def _observables(self, start: int, stop: int | None = None) -> xr.Dataset:
         data = {}
         for name, values in self.observations.items():
-            stacked = np.stack(values[start:])
+            stacked = np.stack(values[start:stop])
             dims = ("obs_time",) if stacked.ndim == 1 else ("obs_time", "mode")
             data[name] = (dims, stacked)
-        coords = {"obs_time": self.obs_times[start:]}
+        coords = {"obs_time": self.obs_times[start:stop]}
         if any(np.ndim(v[0]) == 1 for v in self.observations.values()):
             width = max(len(v[0]) for v in self.observations.values() if np.ndim(v[0]) == 1)
             coords["mode"] = np.arange(1, width + 1)
         return xr.Dataset(data, coords=coords)
 
-    def _flush(self) -> None:
+    def flush(self, extra_attrs: dict | None = None) -> None:
+        """Write what is not on disk yet: snapshots, observations up to the last snapshot, the
+        checkpoint, then the attributes (which say how far the store goes)."""
         self._last_flush = time.monotonic()
-        if self._flushed_snapshots == len(self.times):
+        if self.store is None or not self.times:
             return
-        first = self._flushed_snapshots == 0
-        positions = self._positions(self._flushed_snapshots)
-        if first:
-            positions.attrs = {**self.attrs, "complete": 0}
-            positions.to_zarr(self.store, mode="w", zarr_format=2, consolidated=True)
-        else:
-            positions.to_zarr(self.store, append_dim="time", zarr_format=2, consolidated=True)
-        self._flushed_snapshots = len(self.times)
-        if len(self.obs_times) > self._flushed_observations:
-            observables = self._observables(self._flushed_observations)
+        if self._flushed_snapshots < len(self.times):
+            positions = self._positions(self._flushed_snapshots)
+            if self._flushed_snapshots == 0:
+                positions.to_zarr(self.store, mode="w-", zarr_format=2, consolidated=False)
+            else:
+                positions.to_zarr(self.store, append_dim="time", zarr_format=2, consolidated=False)
+            self._flushed_snapshots = len(self.times)
+        self._flush_observations()
+        group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
+        if self.checkpoint is not None:
+            self._write_checkpoint(group.require_group("checkpoint"))
+        group.attrs.clear()
+        group.attrs.update({**self.attrs, **{k: _attr_value(v) for k, v in (extra_attrs or {}).items()},
+                            "complete": 0, "saved_snapshots": self._flushed_snapshots,
+                            "saved_observations": self._flushed_observations, "saved_time": self.times[-1],
+                            "observed_variables": sorted(self.observations)})
+        zarr.consolidate_metadata(str(self.store))
+
+    def _flush_observations(self) -> None:
+        if getattr(self, "_rewrite_observations", False):  # a resumed run drops observations past its checkpoint
+            group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
+            for name in ["obs_time", *self.observations]:
+                group[name].resize((self._flushed_observations, *group[name].shape[1:]))
+            self._rewrite_observations = False
+        stop = len(self.obs_times)
+        if stop > self._flushed_observations:
+            observables = self._observables(self._flushed_observations, stop)
             if self._flushed_observations == 0:
-                observables.to_zarr(self.store, mode="a", zarr_format=2, consolidated=True)
+                observables.to_zarr(self.store, mode="a", zarr_format=2, consolidated=False)
             else:
                 observables.drop_vars("mode", errors="ignore").to_zarr(
-                    self.store, append_dim="obs_time", zarr_format=2, consolidated=True)
-            self._flushed_observations = len(self.obs_times)
+                    self.store, append_dim="obs_time", zarr_format=2, consolidated=False)
+            self._flushed_observations = stop
+
+    def _write_checkpoint(self, group) -> None:
+        scalars = {}
+        for name, value in self.checkpoint.items():
+            if isinstance(value, np.ndarray):
+                group.create_array(name, data=value, overwrite=True)
+            else:
+                scalars[name] = _attr_value(value)
+        group.attrs.clear()
+        group.attrs.update(scalars)
 
     def finish(self, extra_attrs: dict | None = None) -> xr.Dataset:
-        """The whole run as a Dataset; a streamed run is completed on disk."""
+        """The whole run as a Dataset; a streamed run is completed and moved to its target."""
         ds = xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop")
         ds.attrs = {**self.attrs, **{k: _attr_value(v) for k, v in (extra_attrs or {}).items()}, "complete": 1}
-        if self.store is not None:
-            self._flush()
-            group = zarr.open_group(self.store, mode="a", zarr_format=2)
+        if self.store is None:
+            return ds
+        if self.path.suffix == ".zarr":
+            self.flush(extra_attrs)
+            group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
+            if "checkpoint" in group:
+                del group["checkpoint"]
+            group.attrs.clear()
             group.attrs.update(ds.attrs)
-            zarr.consolidate_metadata(self.store)
-            if self.path.suffix == ".nc":
-                save(ds, self.path)
-                shutil.rmtree(self.store)
+            zarr.consolidate_metadata(str(self.store))
+            publish(self.store, self.path, RUN)
+        else:
+            temporary = self.path.with_name(f".{self.path.name}.writing")
+            ds.to_netcdf(temporary, engine="h5netcdf")
+            publish(temporary, self.path, RUN)
+            if self.store.exists():
+                remove(self.store, RUN)
         return ds
+
+    def abandon(self, reason: str) -> Path | None:
+        """An interrupted or failed run: write what is finished, say why it stopped; the store's path."""
+        if self.store is None or not self.times:
+            return None
+        self.flush({"stopped": reason})
+        return self.store
+
+
+def _comparable(value):
+    """Attribute values as they read back from JSON (tuples as lists, numbers as floats)."""
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return value
+
+
+def checkpoint_arrays(values: dict) -> dict:
+    """Tensors and generator states as NumPy arrays, numbers as they are (a checkpoint for `snapshot`)."""
+    out = {}
+    for name, value in values.items():
+        if hasattr(value, "detach"):
+            out[name] = value.detach().cpu().numpy().copy()
+        else:
+            out[name] = value
+    return out
+

@@ -26,6 +26,7 @@ from .interaction.circle import bessel_coefficients
 from .interaction.dense import DEFAULT_MEMORY_BUDGET, _block_rows
 
 PAIRWISE_BUDGET = 2**26
+MAX_EXP = math.log(np.finfo(np.float64).max)  # e^beta overflows float64 beyond beta = 709.78
 
 
 def _tokens(x) -> torch.Tensor:
@@ -106,8 +107,9 @@ def order_parameter(x) -> float:
     return float(torch.linalg.vector_norm(_tokens(x).mean(0)))
 
 
-def energy(x, beta: float) -> float:
-    """E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>} (SCIENCE.md §1).
+def energy(x, beta: float, scaled: bool = False) -> float:
+    """E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>} (SCIENCE.md §1); scaled=True returns
+    e^{-beta} E_beta, finite at any beta (E_beta itself overflows float64 past beta ~ 709: an error).
 
     On the circle it is (1/2 beta)(I_0 + 2 sum_k I_k |mu_k|^2), O(n M); otherwise a
     blocked pairwise sum. At beta = 0 (where E_beta - 1/(2 beta) has the limit
@@ -116,17 +118,20 @@ def energy(x, beta: float) -> float:
     tokens = _tokens(x)
     if beta == 0:
         return 0.5 * order_parameter(tokens) ** 2
+    check(scaled or beta <= MAX_EXP, "beta", beta, f"at most {MAX_EXP:.4g} for the energy E_beta in float64 "
+                                                   "(e^beta overflows): use scaled=True for e^(-beta) E_beta")
+    factor = 1.0 if scaled else math.exp(beta)
     if tokens.shape[1] == 2:
         _, b, i0 = bessel_coefficients(float(beta))
         power = np.abs(fourier_modes(tokens, len(b))) ** 2
-        return math.exp(beta) * (i0 + float(np.dot(b, power))) / (2 * beta)
+        return factor * (i0 + float(np.dot(b, power))) / (2 * beta)
     n = tokens.shape[0]
     rows = _block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
     total = 0.0
     for start in range(0, n, rows):
         inner = tokens[start:start + rows] @ tokens.T
         total += float(torch.exp(beta * (inner - 1)).sum(dtype=torch.float64))
-    return math.exp(beta) * total / (2 * beta * n**2)
+    return factor * total / (2 * beta * n**2)
 
 
 def r0(x) -> float:

@@ -13,11 +13,16 @@ so experiments can compose panels:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .errors import ParameterError  # noqa: E402
+from .outputs import check_writable_parent  # noqa: E402
 
 
 def _axes(ax, size=(6, 4)):
@@ -105,8 +110,36 @@ def mode_amplitudes(time, amplitudes, rates=None, modes=None, window_end: float 
     return ax
 
 
+FIGURE_FORMATS = {".png": "Software", ".pdf": "Creator", ".svg": "Creator"}  # format: its metadata key
+FIGURE_MARK = "attnflow figure"
+
+
+def figure_written_by_attnflow(path) -> bool:
+    """True if the image at `path` carries attnflow's metadata mark (see `save`)."""
+    try:
+        with open(path, "rb") as handle:
+            return FIGURE_MARK.encode() in handle.read(1 << 22)
+    except OSError:
+        return False
+
+
+def check_figure_path(path, parameter: str) -> Path:
+    """Before any work: an image path with a known extension, in a writable folder, and not a file
+    that attnflow did not write (attnflow replaces only its own figures)."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise ParameterError(parameter, str(path), f"an image path ending in {', '.join(FIGURE_FORMATS)}")
+    check_writable_parent(path, parameter)
+    if path.is_dir() or (path.exists() and not figure_written_by_attnflow(path)):
+        raise ParameterError(parameter, str(path), "a new path: something attnflow did not write is there, and "
+                                                   "attnflow never overwrites it")
+    return path
+
+
 def save(figure, path) -> None:
-    """Write `figure` as PNG (tight layout, 110 dpi) and close it."""
+    """Write `figure` (tight layout, 110 dpi, marked as attnflow's in its metadata) and close it."""
+    path = Path(path)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    key = FIGURE_FORMATS.get(path.suffix.lower())
+    figure.savefig(path, dpi=110, metadata={key: FIGURE_MARK} if key else None)
     plt.close(figure)

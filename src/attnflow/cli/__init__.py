@@ -6,6 +6,7 @@ Each command lives in its own module and registers itself on `app`; bad input
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 
@@ -52,13 +53,27 @@ def progress_bar(label: str, total: float):
             state["bar"].stop()
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: finished work is written first
+
+
+def _partial(error: BaseException) -> str:
+    where = getattr(error, "partial_result", None)
+    return "" if where is None else f"; the finished part is in {where} (rerun with --resume to finish it)"
+
+
 def main() -> None:
-    """Entry point of the `attnflow` script."""
+    """Entry point of the `attnflow` script: bad input exits 2 with one line, an interrupt 130."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except AttnflowError as error:
-        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {error}{_partial(error)}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt as error:
+        console.print(f"[bold yellow]interrupted[/]{_partial(error) or ' before any result was written'}",
+                      highlight=False, soft_wrap=True)
+        sys.exit(130)
 
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)

@@ -39,7 +39,9 @@ def simulate(
     seed: int = typer.Option(0, help="Seed of the initial tokens and of the noise."),
     save_every: float = typer.Option(None, help="Time between saved positions (default t_end/50)."),
     observe_every: float = typer.Option(None, help="Time between observables (default save_every/10)."),
-    out: Path = typer.Option(None, help="Output file, .nc or .zarr (written as the run goes)."),
+    out: Path = typer.Option(None, help="Output file, .nc or .zarr (streamed to <stem>.partial.zarr as the run goes)."),
+    overwrite: bool = typer.Option(False, help="Replace an earlier attnflow result or interrupted run at --out."),
+    resume: bool = typer.Option(False, help="Finish the interrupted run bound for --out (same parameters)."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
     dtype: str = typer.Option("float64", help="float64 or float32."),
 ):
@@ -58,7 +60,7 @@ def simulate(
     with progress_bar("simulate t", t_end) as update:
         ds = run_simulation(model, x0, t_end, dt=dt, method=method, save_every=save_every,
                             observe_every=observe_every, engine=engine, rtol=rtol, atol=atol, seed=seed, out=out,
-                            device=device, dtype=dtype, progress=update)
+                            device=device, dtype=dtype, progress=update, overwrite=overwrite, resume=resume)
     _summarise(ds, out)
 
 

@@ -7,11 +7,14 @@ Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever 
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from .. import sphere
 from .._array import to_tensor
-from ..errors import EngineError, ParameterError, check
+from ..errors import EngineError, NonFiniteError, ParameterError, check
 from ..model import Model
 from . import circle, dense
 
@@ -42,6 +45,30 @@ def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
     check(bool(torch.isfinite(x).all()), name, "array with non-finite entries", "finite entries")
 
 
+def check_representable(model: Model, dtype: torch.dtype, squared: bool = False) -> None:
+    """Refuse a model whose velocities cannot be represented in `dtype` (SCIENCE.md §1).
+
+    USA velocities reach e^{beta B} |V| with B = |K^T Q| (spectral norm; 1 for identity parameters):
+    beyond the log of the largest float (half of it with `squared`, for a time integration, whose
+    geodesic steps and error norms square velocities) they are refused. SA is a weighted average,
+    finite at any beta, as long as beta B itself is representable."""
+    largest = torch.finfo(dtype).max
+    bound = 1.0 if model.Q is None and model.K is None else float(np.linalg.norm(
+        (np.eye(model.dim) if model.K is None else model.K).T @ (np.eye(model.dim) if model.Q is None else model.Q), 2))
+    value_norm = 1.0 if model.V is None else float(np.linalg.norm(model.V, 2))
+    name = str(dtype).replace("torch.", "")
+    check(model.beta * bound <= largest / 4, "beta", model.beta,
+          f"a value with beta |K^T Q| representable in {name} (at most {largest / 4:.3g})")
+    if model.kind == "usa":
+        limit = math.log(largest) / (2 if squared else 1) - 1
+        size = model.beta * bound + math.log(max(value_norm, 1e-300))
+        check(size <= limit, "beta", model.beta,
+              f"at most {(limit - math.log(max(value_norm, 1e-300))) / bound:.4g} for kind='usa' in {name}"
+              + (" (time integration)" if squared else "") + ": USA "
+              f"velocities are of size e^(beta |K^T Q|) |V| and would leave the range of {name}; use kind='sa', "
+              + ("float64, " if dtype != torch.float64 else "") + "or a smaller beta")
+
+
 def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
     """dx/dt at tokens x (a tensor), SCIENCE.md §1, for an already chosen engine."""
     if engine == "circle":
@@ -70,4 +97,9 @@ def velocity(model: Model, x, engine: str | None = None, memory_budget: int = de
           "a positive number of bytes")
     tensor, restore = to_tensor(x)
     check_tokens(model, tensor)
-    return restore(tangent_velocity(model, tensor, chosen, memory_budget))
+    check_representable(model, tensor.dtype)
+    result = tangent_velocity(model, tensor, chosen, memory_budget)
+    if not bool(torch.isfinite(result).all()):
+        raise NonFiniteError(f"the velocity is not finite (beta={model.beta:g}, kind={model.kind}, dtype="
+                             f"{str(tensor.dtype).replace('torch.', '')}, engine={chosen})")
+    return restore(result)
