@@ -20,6 +20,9 @@ import numpy as np
 import torch
 from scipy.special import ive
 
+from .. import threads
+from . import circle_kernel
+
 TRUNCATION = 1e-17
 
 
@@ -70,7 +73,26 @@ def _harmonics(theta: torch.Tensor, kmax: int) -> tuple[torch.Tensor, torch.Tens
 
 
 def angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tensor:
-    """dtheta_i/dt for the SA or USA dynamics on the circle (identity parameters), shape (n,).
+    """dtheta_i/dt for the SA or USA dynamics on the circle (identity parameters), shape (n,):
+    USA  dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)),
+    SA   the same divided by I_0(beta) + 2 sum_k I_k(beta) Re(e^{ik theta_i} conj(m_k)).
+
+    CPU tensors go to the fused kernel of `circle_kernel` (on `threads.kernel_threads` threads; float32 is
+    computed in float64 and rounded), other devices to `torch_angular_velocity` (as do tensors that require
+    a gradient: neither path differentiates, and that one says so)."""
+    if theta.device.type != "cpu" or theta.requires_grad:
+        return torch_angular_velocity(kind, beta, theta)
+    a, b, i0 = bessel_coefficients(beta)
+    angles = theta.detach().to(torch.float64).contiguous()
+    omega = torch.empty_like(angles)
+    with threads.kernel_threads(theta.shape[0] * len(a)) as count:
+        circle_kernel.velocity(kind, a, b, i0, float(np.exp(beta)), angles.numpy()[None], omega.numpy()[None],
+                               count > 1)
+    return omega.to(theta.dtype)
+
+
+def torch_angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tensor:
+    """`angular_velocity` in PyTorch tensor operations (any device); the reference of the kernel in the tests.
 
     Tokens are taken in blocks of CHUNK: a first pass sums the moments m_k, a second
     evaluates the series (reusing the harmonics when there is a single block)."""

@@ -1,0 +1,212 @@
+"""Fused CPU kernels for the Fourier–Bessel velocity on the circle (SCIENCE.md §1), compiled by Numba.
+
+`circle.py` defines the velocity; these kernels compute the same sums in two passes over the tokens
+and hold no (M, n) array:
+
+  moments pass   m_k = (1/n) sum_j e^{i k theta_j},  k = 1..M;
+  series pass    USA: dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{i k theta_i} conj(m_k))
+                                  = e^beta sum_k a_k (Im m_k cos k theta_i - Re m_k sin k theta_i),
+                 SA:  the USA numerator without e^beta, divided by
+                      I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
+                                  = i0 + sum_k b_k (Re m_k cos k theta_i + Im m_k sin k theta_i),
+with (a, b, i0) of `circle.bessel_coefficients` (all scaled by e^{-beta}).
+
+The harmonics come from one sine and cosine per token and the angle-addition recurrence
+  cos (k+1) theta = cos k theta cos theta - sin k theta sin theta,
+  sin (k+1) theta = sin k theta cos theta + cos k theta sin theta,
+which is backward stable (a rotation): its round-off grows like k eps, 1e-14 at M = 200 (beta = 500),
+so it needs no re-seeding. Tokens are taken in lanes of LANES (the recurrence and the sums run as
+SIMD over the lanes), LANES at a time within a task of TASK tokens; the prange over tasks is the
+only parallel region of each pass. The moments of a task are summed per lane and the lanes then
+by halving, in a fixed order: the result does not depend on the number of threads.
+
+The sine and cosine are a Cody–Waite reduction by pi/2 and Cephes' minimax polynomials on
+[-pi/4, pi/4] (relative error about 1e-16), which vectorise where libm's calls do not; angles beyond
+REDUCTION_LIMIT, where the three-part reduction would lose digits, are redone with libm.
+Every kernel is compiled twice: serially and with `parallel=True`; `threads.py` picks one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+LANES = 64  # tokens whose harmonics advance together (SIMD over these)
+TASK = 1024  # tokens per task of the parallel loop (a multiple of LANES)
+
+# pi/2 = PIO2_1 + PIO2_2 + PIO2_2T (fdlibm): PIO2_1, PIO2_2 have 33 significant bits, so q PIO2_1 and
+# q PIO2_2 are exact for |q| < 2^20.
+PIO2_1 = 1.57079632673412561417e+00
+PIO2_2 = 6.07710050630396597660e-11
+PIO2_2T = 2.02226624879595063154e-21
+TWO_OVER_PI = 6.36619772367581382433e-01
+REDUCTION_LIMIT = 1e5
+# Cephes sin.c: sin z = z + z^3 S(z^2), cos z = 1 - z^2/2 + z^4 C(z^2) on |z| <= pi/4
+S0, S1, S2, S3, S4, S5 = (1.58962301576546568060e-10, -2.50507477628578072866e-8, 2.75573136213857245213e-6,
+                          -1.98412698295895385996e-4, 8.33333333332211858878e-3, -1.66666666666666307295e-1)
+C0, C1, C2, C3, C4, C5 = (-1.13585365213876817300e-11, 2.08757008419747316778e-9, -2.75573141792967388112e-7,
+                          2.48015872888517045348e-5, -1.38888888888730564116e-3, 4.16666666666665929218e-2)
+
+
+def _first_harmonics(theta, start, stop, cos1, sin1):
+    """cos theta_j, sin theta_j for j in [start, stop) into cos1[:stop-start], sin1[...]; the lanes
+    beyond are set to 0, so that their harmonics, all 0, add nothing to a moment."""
+    count = stop - start
+    for j in range(count):
+        x = theta[start + j]
+        q = np.floor(x * TWO_OVER_PI + 0.5)
+        z = ((x - q * PIO2_1) - q * PIO2_2) - q * PIO2_2T
+        zz = z * z
+        sz = z + z * zz * (((((S0 * zz + S1) * zz + S2) * zz + S3) * zz + S4) * zz + S5)
+        cz = 1.0 - 0.5 * zz + zz * zz * (((((C0 * zz + C1) * zz + C2) * zz + C3) * zz + C4) * zz + C5)
+        quadrant = q - 4.0 * np.floor(0.25 * q)  # 0, 1, 2, 3
+        odd = quadrant == 1.0 or quadrant == 3.0
+        s = cz if odd else sz
+        c = sz if odd else cz
+        sin1[j] = -s if quadrant >= 2.0 else s
+        cos1[j] = -c if quadrant == 1.0 or quadrant == 2.0 else c
+    for j in range(count):
+        if abs(theta[start + j]) > REDUCTION_LIMIT:
+            cos1[j] = math.cos(theta[start + j])
+            sin1[j] = math.sin(theta[start + j])
+    for j in range(count, LANES):
+        cos1[j] = 0.0
+        sin1[j] = 0.0
+
+
+def _moment_task(theta, start, stop, count, out_re, out_im):
+    """sum_j cos k theta_j and sum_j sin k theta_j, k = 1..count, over tokens [start, stop) of theta (n,)."""
+    acc_re = np.zeros((count, LANES))
+    acc_im = np.zeros((count, LANES))
+    cos1, sin1 = np.empty(LANES), np.empty(LANES)
+    c, s = np.empty(LANES), np.empty(LANES)
+    for first in range(start, stop, LANES):
+        _first_harmonics(theta, first, min(first + LANES, stop), cos1, sin1)
+        for j in range(LANES):
+            c[j] = cos1[j]
+            s[j] = sin1[j]
+        for k in range(count):
+            re, im = acc_re[k], acc_im[k]
+            for j in range(LANES):
+                cj, sj = c[j], s[j]
+                re[j] += cj
+                im[j] += sj
+                c[j] = cj * cos1[j] - sj * sin1[j]
+                s[j] = sj * cos1[j] + cj * sin1[j]
+    width = LANES
+    while width > 1:
+        width //= 2
+        for k in range(count):
+            for j in range(width):
+                acc_re[k, j] += acc_re[k, j + width]
+                acc_im[k, j] += acc_im[k, j + width]
+    for k in range(count):
+        out_re[k] = acc_re[k, 0]
+        out_im[k] = acc_im[k, 0]
+
+
+def _moments(theta, count, re, im):
+    """re[b, k-1] + i im[b, k-1] = m_k of system b, k = 1..count, for theta (systems, n): a parallel loop over
+    the tasks, then the task sums added in order."""
+    systems, n = theta.shape
+    tasks = (n + TASK - 1) // TASK
+    sums_re = np.empty((systems * tasks, count))
+    sums_im = np.empty((systems * tasks, count))
+    for task in prange(systems * tasks):
+        system = task // tasks
+        start = (task - system * tasks) * TASK
+        _moment_task(theta[system], start, min(start + TASK, n), count, sums_re[task], sums_im[task])
+    for system in range(systems):
+        for k in range(count):
+            total_re, total_im = 0.0, 0.0
+            for task in range(system * tasks, (system + 1) * tasks):
+                total_re += sums_re[task, k]
+                total_im += sums_im[task, k]
+            re[system, k] = total_re / n
+            im[system, k] = total_im / n
+
+
+def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
+    """out_j = sum_k wc_k cos k theta_j + ws_k sin k theta_j, divided by d0 + sum_k dc_k cos k theta_j
+    + ds_k sin k theta_j when `ratio`, for tokens [start, stop)."""
+    count = wc.shape[0]
+    cos1, sin1 = np.empty(LANES), np.empty(LANES)
+    c, s = np.empty(LANES), np.empty(LANES)
+    num, den = np.empty(LANES), np.empty(LANES)
+    for first in range(start, stop, LANES):
+        last = min(first + LANES, stop)
+        _first_harmonics(theta, first, last, cos1, sin1)
+        for j in range(LANES):
+            c[j] = cos1[j]
+            s[j] = sin1[j]
+            num[j] = 0.0
+            den[j] = d0
+        for k in range(count):
+            wck, wsk = wc[k], ws[k]
+            if ratio:
+                dck, dsk = dc[k], ds[k]
+                for j in range(LANES):
+                    cj, sj = c[j], s[j]
+                    num[j] += wck * cj + wsk * sj
+                    den[j] += dck * cj + dsk * sj
+                    c[j] = cj * cos1[j] - sj * sin1[j]
+                    s[j] = sj * cos1[j] + cj * sin1[j]
+            else:
+                for j in range(LANES):
+                    cj, sj = c[j], s[j]
+                    num[j] += wck * cj + wsk * sj
+                    c[j] = cj * cos1[j] - sj * sin1[j]
+                    s[j] = sj * cos1[j] + cj * sin1[j]
+        for j in range(last - first):
+            out[first + j] = num[j] / den[j] if ratio else num[j]
+
+
+def _series(theta, a, b, i0, scale, sa, re, im, out):
+    """dtheta/dt (module docstring) into out (systems, n) from the moments re + i im (systems, >= M) of theta
+    (systems, n): USA with e^beta = scale, SA divided by i0 + sum_k b_k Re(e^{ik theta} conj m_k).
+    A parallel loop over the tasks of all systems."""
+    systems, n = theta.shape
+    count = a.shape[0]
+    wc, ws = np.empty((systems, count)), np.empty((systems, count))
+    dc, ds = np.empty((systems, count)), np.empty((systems, count))
+    for system in range(systems):
+        for k in range(count):
+            weight = a[k] if sa else scale * a[k]
+            wc[system, k] = weight * im[system, k]
+            ws[system, k] = -weight * re[system, k]
+            dc[system, k] = b[k] * re[system, k]
+            ds[system, k] = b[k] * im[system, k]
+    tasks = (n + TASK - 1) // TASK
+    for task in prange(systems * tasks):
+        system = task // tasks
+        start = (task - system * tasks) * TASK
+        _series_task(theta[system], start, min(start + TASK, n), wc[system], ws[system], sa, dc[system],
+                     ds[system], i0, out[system])
+
+
+_first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
+_moment_task = njit(cache=True, fastmath=False)(_moment_task)
+_series_task = njit(cache=True, fastmath=False)(_series_task)
+COMPILED = {parallel: {"moments": njit(cache=True, fastmath=False, parallel=parallel)(_moments),
+                       "series": njit(cache=True, fastmath=False, parallel=parallel)(_series)}
+            for parallel in (False, True)}
+
+
+def moments(theta: np.ndarray, count: int, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(Re m_k, Im m_k), k = 1..count, each (systems, count), of float64 angles theta (systems, n), C order."""
+    re, im = np.empty((theta.shape[0], count)), np.empty((theta.shape[0], count))
+    COMPILED[parallel]["moments"](theta, count, re, im)
+    return re, im
+
+
+def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0: float, scale: float, theta: np.ndarray,
+             out: np.ndarray, parallel: bool = False,
+             moments_of_theta: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """dtheta/dt (module docstring) into `out` for float64 angles theta (systems, n) of independent systems
+    (C order), each with its own moments; (a, b, i0) from `bessel_coefficients`, scale = e^beta (USA).
+    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..len(a) at least, if the caller has them."""
+    re, im = moments(theta, len(a), parallel) if moments_of_theta is None else moments_of_theta
+    COMPILED[parallel]["series"](theta, a, b, float(i0), float(scale), kind == "sa", re, im, out)
+    return out

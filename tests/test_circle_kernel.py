@@ -1,0 +1,142 @@
+"""The fused circle kernel (interaction/circle_kernel.py) against independent computations: the PyTorch
+tensor path of the Fourier–Bessel series, the direct pairwise sum, libm's sine and cosine; and the
+thread policy (threads.py)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from attnflow import threads
+from attnflow.errors import ParameterError
+from attnflow.interaction import circle, circle_kernel
+
+BETAS = (0.5, 1.0, 5.0, 20.0, 100.0)
+
+
+def angles(n, seed, spread=2 * math.pi):
+    return torch.from_numpy(np.random.default_rng(seed).uniform(0, spread, n))
+
+
+def relative_error(value, reference):
+    return float((value - reference).abs().max() / reference.abs().max())
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+@pytest.mark.parametrize("beta", BETAS)
+def test_kernel_equals_the_pytorch_path(kind, beta):
+    theta = angles(3001, seed=int(beta * 10))  # not a multiple of LANES or TASK
+    reference = circle.torch_angular_velocity(kind, beta, theta)
+    assert relative_error(circle.angular_velocity(kind, beta, theta), reference) <= 1e-13
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+def test_kernel_equals_the_pairwise_sum(kind):
+    """SCIENCE.md §1 directly: dtheta_i/dt = -(1/n) sum_j e^{beta cos(theta_i - theta_j)} sin(theta_i - theta_j),
+    SA divided by (1/n) sum_j e^{beta cos(theta_i - theta_j)}."""
+    beta, theta = 3.0, angles(517, seed=1)
+    difference = theta[:, None] - theta[None, :]
+    weights = torch.exp(beta * torch.cos(difference))
+    expected = -(weights * torch.sin(difference)).mean(1)
+    if kind == "sa":
+        expected = expected / weights.mean(1)
+    assert relative_error(circle.angular_velocity(kind, beta, theta), expected) <= 1e-13
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+def test_kuramoto_beta_zero(kind):
+    """beta = 0: dtheta_i/dt = -(1/n) sum_j sin(theta_i - theta_j) = r sin(psi - theta_i) (SA: the same)."""
+    theta = angles(1000, seed=2)
+    order = torch.exp(1j * theta).mean()
+    expected = order.abs() * torch.sin(order.angle() - theta)
+    assert relative_error(circle.angular_velocity(kind, 0.0, theta), expected) <= 1e-13
+
+
+@pytest.mark.parametrize("n", [1, 2, 63, 65, 1025])
+def test_odd_sizes(n):
+    theta = angles(n, seed=n)
+    for kind in ("usa", "sa"):
+        reference = circle.torch_angular_velocity(kind, 5.0, theta)
+        value = circle.angular_velocity(kind, 5.0, theta)
+        assert float((value - reference).abs().max()) <= 1e-13 * max(1.0, float(reference.abs().max()))
+
+
+def test_a_single_token_does_not_move():
+    assert float(circle.angular_velocity("usa", 5.0, torch.tensor([1.3], dtype=torch.float64)).abs()) <= 1e-13
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+def test_batched_equals_each_system_alone(kind):
+    beta = 5.0
+    theta = torch.stack([angles(777, seed=s, spread=1.0 + s) for s in range(4)])  # different moments per system
+    a, b, i0 = circle.bessel_coefficients(beta)
+    batched = circle_kernel.velocity(kind, a, b, i0, math.exp(beta), theta.numpy(), np.empty((4, 777)))
+    for system in range(4):
+        alone = circle.torch_angular_velocity(kind, beta, theta[system])
+        assert relative_error(torch.from_numpy(batched[system]), alone) <= 1e-13
+
+
+def test_moments_are_the_means_of_the_harmonics():
+    theta = angles(2049, seed=3)[None]
+    k = torch.arange(1, 41, dtype=torch.float64)[:, None]
+    re, im = circle_kernel.moments(theta.numpy(), 40)
+    np.testing.assert_allclose(re[0], torch.cos(k * theta).mean(1).numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(im[0], torch.sin(k * theta).mean(1).numpy(), rtol=0, atol=1e-14)
+
+
+def test_the_kernel_sine_and_cosine_match_libm():
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.uniform(-40, 40, 4000), rng.uniform(-1e6, 1e6, 64),
+                        np.arange(-8, 9) * np.pi / 4, [0.0, -0.0, 1e-300]])
+    cos1, sin1 = np.empty(circle_kernel.LANES), np.empty(circle_kernel.LANES)
+    for start in range(0, len(x), circle_kernel.LANES):
+        stop = min(start + circle_kernel.LANES, len(x))
+        circle_kernel._first_harmonics(x, start, stop, cos1, sin1)
+        np.testing.assert_allclose(cos1[:stop - start], np.cos(x[start:stop]), rtol=0, atol=2.3e-16)
+        np.testing.assert_allclose(sin1[:stop - start], np.sin(x[start:stop]), rtol=0, atol=2.3e-16)
+        assert not cos1[stop - start:].any() and not sin1[stop - start:].any()
+
+
+def test_float32_within_its_precision():
+    theta = angles(4000, seed=5)
+    value = circle.angular_velocity("sa", 5.0, theta.float())
+    assert value.dtype == torch.float32
+    assert relative_error(value.double(), circle.torch_angular_velocity("sa", 5.0, theta)) <= 1e-6
+
+
+def test_other_devices_use_the_pytorch_path():
+    theta = angles(100, seed=6).to("meta")  # shapes only: the kernel would need the numbers
+    assert circle.angular_velocity("sa", 5.0, theta).device.type == "meta"
+
+
+def test_serial_and_parallel_kernels_agree_bitwise():
+    theta = angles(5 * circle_kernel.TASK + 17, seed=7).numpy()[None]
+    a, b, i0 = circle.bessel_coefficients(5.0)
+    serial = circle_kernel.velocity("sa", a, b, i0, math.exp(5.0), theta, np.empty_like(theta), parallel=False)
+    parallel = circle_kernel.velocity("sa", a, b, i0, math.exp(5.0), theta, np.empty_like(theta), parallel=True)
+    assert np.array_equal(serial, parallel)
+
+
+def test_thread_override_and_small_work(monkeypatch):
+    monkeypatch.setenv(threads.ENVIRONMENT, "2")
+    with threads.kernel_threads(10) as count:
+        assert count == min(2, threads.numba.config.NUMBA_NUM_THREADS)
+    monkeypatch.setenv(threads.ENVIRONMENT, "x")
+    with pytest.raises(ParameterError, match=threads.ENVIRONMENT):
+        with threads.kernel_threads(10):
+            pass
+    monkeypatch.delenv(threads.ENVIRONMENT)
+    with threads.kernel_threads(threads.GRAIN - 1) as count:
+        assert count == 1
+
+
+def test_the_tuner_keeps_the_faster_choice():
+    tuner = threads._Tuner()
+    for _ in range(2 * threads.WINDOW):  # measuring: 1 thread, then 2 threads twice as fast
+        count, measuring = tuner.choose(2)
+        assert measuring
+        tuner.record(count, 1000, 1.0 if count == 1 else 0.5)
+    assert tuner.choose(2) == (2, False)
+    tuner.cost[2] = 3.0  # 2 threads found slower (a busy machine)
+    assert tuner.choose(2) == (1, False)
