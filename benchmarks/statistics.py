@@ -1,10 +1,11 @@
 """Benchmark of the batched integration behind `metastability_statistics` (seeds x tokens at once).
 
 The Fourier–Bessel velocity of a (seeds, n) batch needs cos k theta, sin k theta for k up to ~25 (beta = 5),
-by the angle-addition recurrence. Baseline: the same recurrence written plainly, a fresh tensor per degree
-(c, s = c cos - s sin, s cos + c sin). attnflow keeps four buffers and updates them in place, and shares the
-moments of each state between the amplitude check and the first RK4 stage. At 10^6 entries a fresh
-8 MB tensor per operation costs page faults (kernel time) that the reused buffers avoid.
+by the angle-addition recurrence. Baseline: the same recurrence written plainly in tensor operations, a fresh
+tensor per degree (c, s = c cos - s sin, s cos + c sin). attnflow runs the fused circle kernel
+(`interaction.circle_kernel`: one pass for the moments, one for the series, no (M, n) array),
+on the threads `attnflow.threads` chooses, and shares the moments of each state between the amplitude
+check and the first RK4 stage.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 
 import torch
 
+from attnflow import threads
 from attnflow.experiments.metastability_stats import batched_velocity, first_metastable_state, initial_angles
 from attnflow.interaction.circle import bessel_coefficients
 
@@ -61,12 +63,12 @@ def main() -> None:
     first_metastable_state(BETA, batch, 8)
     point = time.perf_counter() - start
     torch.set_num_threads(threads)
-    print("## Statistics of the first metastable state (batched circle velocity, one thread)\n")
+    print("## Statistics of the first metastable state (batched circle velocity; torch on one thread)\n")
     print(f"One velocity evaluation, beta = {BETA:g}, 1 seed x 10^6 tokens "
           f"({len(bessel_coefficients(BETA)[0])} harmonics):\n")
     print("| implementation | wall | of which kernel time | ratio to attnflow |\n|---|---|---|---|")
-    print(f"| attnflow (reused buffers) | {ours[0]:.2f} s | {ours[1]:.2f} s | 1 |")
-    print(f"| plain recurrence (fresh tensors) | {plain[0]:.2f} s | {plain[1]:.2f} s | {plain[0] / ours[0]:.2f} |\n")
+    print(f"| attnflow (fused kernel, {threads.describe()}) | {ours[0]:.3f} s | {ours[1]:.3f} s | 1 |")
+    print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s | {plain[1]:.3f} s | {plain[0] / ours[0]:.1f} |\n")
     print(f"One (beta = 5, n = 2e4) point of 20 seeds integrated to its first metastable state: {point:.1f} s.\n")
 
 

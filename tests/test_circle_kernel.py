@@ -140,3 +140,11 @@ def test_the_tuner_keeps_the_faster_choice():
     assert tuner.choose(2) == (2, False)
     tuner.cost[2] = 3.0  # 2 threads found slower (a busy machine)
     assert tuner.choose(2) == (1, False)
+
+
+def test_moments_of_a_tensor():
+    theta = angles(1500, seed=8)
+    k = torch.arange(1, 13, dtype=torch.float64)[:, None]
+    expected = torch.exp(1j * k * theta[None, :]).mean(1).numpy()
+    np.testing.assert_allclose(circle.moments(theta, 12), expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(circle.moments(theta.float(), 12), expected, rtol=0, atol=1e-6)

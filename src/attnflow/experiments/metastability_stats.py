@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 from ..clusters import angle_density, find_clusters_density
+from .. import threads
+from ..interaction import circle_kernel
 from ..interaction.circle import bessel_coefficients
 from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
 from . import Section, experiment
@@ -43,36 +45,29 @@ GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (1000,), "seeds": 20, "
 MAX_BATCH = 1_000_000  # seed x token entries integrated together (memory O(MAX_BATCH))
 
 
-def harmonics(theta: torch.Tensor, count: int):
-    """(cos k theta, sin k theta) for k = 1..count by the angle-addition recurrence: one trigonometric
-    evaluation and four reused buffers (the yielded tensors are overwritten by the next step; allocating
-    fresh ones at n = 10^6 spends half the time in the kernel's page faults)."""
-    cos1, sin1 = torch.cos(theta), torch.sin(theta)
-    c, s = cos1.clone(), sin1.clone()
-    c_next, product = torch.empty_like(theta), torch.empty_like(theta)
-    for _ in range(count):
-        yield c, s
-        torch.mul(c, cos1, out=c_next).sub_(torch.mul(s, sin1, out=product))  # cos (k+1) theta
-        torch.mul(s, cos1, out=s).addcmul_(c, sin1)  # sin (k+1) theta
-        c, c_next = c_next, c
-
-
 def batch_moments(theta: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(Re m_k, Im m_k), k = 1..count, m_k = mean_j e^{ik theta_j} per seed (shape (seeds, 1) each)."""
-    return [(c.mean(1, keepdim=True), s.mean(1, keepdim=True)) for c, s in harmonics(theta, count)]
+    """(Re m_k, Im m_k), k = 1..count, m_k = mean_j e^{ik theta_j} per seed (shape (seeds, 1) each): the
+    moments pass of the fused circle kernel (`interaction.circle_kernel`) over the (seeds, n) batch."""
+    angles = theta.to(torch.float64).contiguous().numpy()
+    with threads.kernel_threads(theta.numel() * count) as used:
+        re, im = circle_kernel.moments(angles, count, used > 1)
+    re, im = torch.from_numpy(re), torch.from_numpy(im)
+    return [(re[:, k:k + 1], im[:, k:k + 1]) for k in range(count)]
 
 
 def batched_velocity(beta: float, theta: torch.Tensor, moments=None) -> torch.Tensor:
     """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
-    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed
-    (`moments` of theta if the caller has them, else a first pass of `harmonics`; memory O(seeds n))."""
-    a, _, _ = bessel_coefficients(beta)
-    weights = a * math.exp(beta)
-    moments = batch_moments(theta, len(weights)) if moments is None else moments
-    velocity = torch.zeros_like(theta)
-    for w, (c, s), (re, im) in zip(weights, harmonics(theta, len(weights)), moments):
-        velocity.addcmul_(c, w * im).addcmul_(s, -w * re)
-    return velocity
+    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed, by the fused
+    circle kernel (`moments` of theta from `batch_moments` if the caller has them; memory O(seeds n))."""
+    a, b, i0 = bessel_coefficients(beta)
+    moments = batch_moments(theta, len(a)) if moments is None else moments
+    re = np.ascontiguousarray(torch.cat([re for re, _ in moments[:len(a)]], 1).numpy())
+    im = np.ascontiguousarray(torch.cat([im for _, im in moments[:len(a)]], 1).numpy())
+    angles = theta.to(torch.float64).contiguous().numpy()
+    velocity = np.empty_like(angles)
+    with threads.kernel_threads(theta.numel() * len(a)) as used:
+        circle_kernel.velocity("usa", a, b, i0, math.exp(beta), angles, velocity, used > 1, (re, im))
+    return torch.from_numpy(velocity).to(theta.dtype)
 
 
 def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch.Tensor:

@@ -23,6 +23,9 @@ from scipy.special import ive
 from .. import threads
 from . import circle_kernel
 
+from .. import threads
+from . import circle_kernel
+
 TRUNCATION = 1e-17
 
 
@@ -120,3 +123,16 @@ def torch_angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch
             out[start:start + len(block)] = numerator / (i0 + (b * re) @ cos + (b * im) @ sin)
         start += len(block)
     return out
+
+
+def moments(theta: torch.Tensor, count: int) -> np.ndarray:
+    """m_k = (1/n) sum_j e^{i k theta_j}, k = 1..count (complex, float64) of angles theta (n,): the kernel's
+    moments pass for CPU tensors (the first half of `angular_velocity`), tensor operations elsewhere."""
+    if theta.device.type != "cpu":
+        k = torch.arange(1, count + 1, dtype=theta.dtype, device=theta.device)[:, None]
+        phase = k * theta[None, :]
+        return (torch.cos(phase).mean(1) + 1j * torch.sin(phase).mean(1)).cpu().numpy().astype(np.complex128)
+    angles = theta.detach().to(torch.float64).contiguous().numpy()[None]
+    with threads.kernel_threads(theta.shape[0] * count) as threads_used:
+        re, im = circle_kernel.moments(angles, count, threads_used > 1)
+    return re[0] + 1j * im[0]
