@@ -10,7 +10,8 @@ rewrites each docstring, before mkdocstrings renders it, paragraph by paragraph:
   exactly as written;
 * a paragraph indented by 4+ spaces everywhere stays a code block;
 * any other paragraph stays Markdown (backtick code spans, bulleted lists), with `<`, `>` and
-  `&` outside code spans escaped so that they show as written.
+  `&` outside code spans escaped so that they show as written, and citations
+  "docs/science.md §n" turned into links to that section of the science page.
 
 Nothing under src/ is changed; the extension only affects the rendered site.
 """
@@ -24,6 +25,9 @@ import griffe
 _COLUMNS = re.compile(r"\S {2,}\S")
 _BULLET = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# "docs/science.md §3" (or the older "SCIENCE.md §3") -> a link to that section of the science page.
+# API pages live at api/<name>/ in the built site, so the link is written in site form.
+_CITATION = re.compile(r"(?:docs/science|SCIENCE)\.md §(\d)")
 
 
 def _escape_text(text: str) -> str:
@@ -38,7 +42,8 @@ def _escape_text(text: str) -> str:
 
 
 def _escape_plain(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CITATION.sub(lambda m: f"[docs/science.md §{m.group(1)}](../../science/#s{m.group(1)})", text)
 
 
 def _indent(line: str) -> int:
