@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..io import check_path, save
 from ..model import Model
+from ..outputs import check_target, check_writable_parent
 from ..pde import initial, solve
-from . import app, console, fail
+from ..plots import check_figure_path
+from . import app, console, fail, progress_bar
 
 INITS = ("noise", "modes")
 
@@ -41,11 +42,14 @@ def pde(
     cfl: float = typer.Option(None, help="CFL number in (0, 1] (fv; default 0.8)."),
     courant: float = typer.Option(None, help="dt / dx (lax-friedrichs; default 0.02 as in the seed)."),
     out: Path = typer.Option(None, help="Output file, .nc or .zarr."),
+    overwrite: bool = typer.Option(False, help="Replace an earlier attnflow result at --out."),
     figures: Path = typer.Option(None, help="Folder for pde_snapshots.png and pde_spacetime.png."),
 ):
     """Solve the mean-field PDE on the circle from a noisy or modal uniform density."""
     if out is not None:
-        check_path(out)
+        check_target(check_path(out), "out", "pde-run", overwrite)
+    if figures is not None:
+        _check_figures(figures)
     model = Model(kind=kind, beta=beta, dim=2, diffusion=diffusion)
     if grid < 8:
         fail(f"--grid={grid} is not allowed: an integer >= 8")
@@ -61,30 +65,38 @@ def pde(
         fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
                "lax-friedrichs": {"courant": courant}}.get(method, {})
-    with Progress(TextColumn("[bold]pde"), BarColumn(), TextColumn("t = {task.fields[t]:.4g}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task("run", total=max(t_end, 1e-300), t=0.0)
+    with progress_bar("pde t", t_end) as update:
         ds = solve(model, rho0, t_end, method=method, save_every=save_every, observe_every=observe_every,
-                   kmax=kmax, progress=lambda t, total: bar.update(task, completed=t, t=t),
-                   **{k: v for k, v in options.items() if v is not None})
+                   kmax=kmax, progress=update, **{k: v for k, v in options.items() if v is not None})
     if out is not None:
-        save(ds, out)
+        save(ds, out, overwrite=overwrite)
     if figures is not None:
         _figures(ds, figures)
     _summarise(ds, out, figures)
 
 
-def _figures(ds, folder: Path) -> None:
-    import matplotlib.pyplot as plt
+FIGURES = ("pde_snapshots.png", "pde_spacetime.png")
 
+
+def _check_figures(folder: Path) -> None:
+    """Before the run: the folder can be made or written, and holds no file of ours' names we did not write."""
+    if folder.exists() and not folder.is_dir():
+        fail(f"--figures={str(folder)!r} is not allowed: a folder (it is an existing file)")
+    if not folder.exists():
+        check_writable_parent(folder, "figures")
+        return
+    for name in FIGURES:
+        check_figure_path(folder / name, "figures")
+
+
+def _figures(ds, folder: Path) -> None:
+    from .. import plots as figures
     from ..pde import plots
     folder.mkdir(parents=True, exist_ok=True)
-    for name, draw in (("pde_snapshots.png", plots.snapshots), ("pde_spacetime.png", plots.spacetime)):
+    for name, draw in zip(FIGURES, (plots.snapshots, plots.spacetime)):
         ax = draw(ds)
         ax.set_title(f"{ds.attrs['kind']}, β = {ds.attrs['beta']:g}, {ds.attrs['method']}, N = {ds.attrs['n_grid']}")
-        ax.figure.tight_layout()
-        ax.figure.savefig(folder / name, dpi=120)
-        plt.close(ax.figure)
+        figures.save(ax.figure, folder / name)
 
 
 def _summarise(ds, out, figures) -> None:

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from . import app, console, fail
 
+FOLDER_MARK = ".attnflow-reproduce"  # a folder holding it was made by `attnflow reproduce`
+
 
 @app.command(epilog="Examples:\n\n  attnflow reproduce --quick --out results/reproduce\n\n"
                     "  attnflow reproduce --full --out results/full\n\n"
@@ -39,7 +41,14 @@ def reproduce(
     chosen = [e for e in experiments if not only or e.name in only]
     if out.exists() and not out.is_dir():
         fail(f"--out={str(out)!r} is not allowed: a folder (it is an existing file)")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / FOLDER_MARK).exists():
+        fail(f"--out={str(out)!r} is not allowed: a new or empty folder, or one that attnflow reproduce wrote "
+             "(this one holds files attnflow did not write, and attnflow never overwrites them)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / FOLDER_MARK).write_text("written by attnflow reproduce: it may replace the files in this folder\n")
+    except OSError as error:
+        fail(f"--out={str(out)!r} is not allowed: a writable folder ({error.strerror or error})")
     scale = "quick" if quick else "full"
     for stale in ("report.md", "report.html", "summary.json"):  # no old report passes for this run's
         (out / stale).unlink(missing_ok=True)

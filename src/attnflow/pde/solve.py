@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 import time as wallclock
+import warnings
 from typing import Callable
 
 import numpy as np
+import torch
 import xarray as xr
 
-from ..errors import ParameterError, check
+from ..errors import AttnflowError, NonFiniteError, ParameterError, check
+from ..interaction import check_representable
 from ..model import Model
+from ..outputs import MARK
 from ..theory import growth_rates
 from .finite_volume import FiniteVolumeSolver
 from .kernels import grid
@@ -26,6 +30,15 @@ SOLVERS = {"spectral": SpectralSolver, "fv": FiniteVolumeSolver, "lax-friedrichs
 OPTIONS = {"spectral": ("rtol", "atol", "first_step"), "fv": ("cfl", "max_step"),
            "lax-friedrichs": ("courant", "convolution")}
 MASS_TOLERANCE = 1e-8
+NEGATIVITY = 1e-3  # a spectral density below -NEGATIVITY max(rho) is under-resolved
+
+
+class UnderResolvedError(AttnflowError):
+    """The spectral solution developed structure finer than its grid (negative density)."""
+
+
+class UnderResolvedWarning(UserWarning):
+    """As `UnderResolvedError`, when the caller asked to continue (underresolved="warn")."""
 
 
 def _number(value) -> bool:
@@ -68,7 +81,8 @@ def check_density(density0, method: str = "spectral") -> np.ndarray:
 
 def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: float | None = None,
           observe_every: float | None = None, kmax: int | None = None,
-          progress: Callable[[float, float], None] | None = None, **options) -> xr.Dataset:
+          progress: Callable[[float, float], None] | None = None, underresolved: str = "raise",
+          **options) -> xr.Dataset:
     """Solve the mean-field equation on the circle from `density0` up to `t_end` (SCIENCE.md §2).
 
     model          attnflow.Model with dim=2, identity Q, K, V, norm="post"; kind "usa" or "sa";
@@ -85,6 +99,11 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     observe_every  time between observables (default save_every / 10): mass and |mu_k|, k = 1..kmax
     kmax           number of recorded modes, at most N / 2 (default min(10, N / 2))
     progress       optional callback progress(t, t_end)
+    underresolved  what the spectral method does once the density dips below -NEGATIVITY max(rho) (the
+                   clusters have sharpened beyond the grid: Gibbs oscillations): "raise" (default) an
+                   `UnderResolvedError` naming the time, or "warn" (an `UnderResolvedWarning`, and the
+                   time in attrs["underresolved_at"])
+    A step that leaves the density non-finite or does not advance the time raises `NonFiniteError`.
     Returns an xarray.Dataset: `density` (time, angle), `mass` and `mode_amplitude` (obs_time, mode),
     the model, method, options, steps, wall time and min_density (the minimum over every step) in attrs.
     """
@@ -107,7 +126,9 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     if "cfl" in options:
         check(options["cfl"] <= 1, "cfl", options["cfl"], "a number in (0, 1] (positivity)")
     check(_number(t_end) and math.isfinite(t_end) and t_end >= 0, "t_end", t_end, "a finite number >= 0")
+    check(underresolved in ("raise", "warn"), "underresolved", underresolved, "raise or warn")
     rho0 = check_density(density0, method)
+    check_representable(model, torch.float64, squared=True)
     kmax = min(10, len(rho0) // 2) if kmax is None else kmax
     check(isinstance(kmax, (int, np.integer)) and not isinstance(kmax, bool) and 1 <= kmax <= len(rho0) // 2,
           "kmax", kmax, f"an integer from 1 to N/2 = {len(rho0) // 2}")
@@ -124,12 +145,25 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     observe_times = _times(t_end, observe_every)
     events = np.union1d(save_times, observe_times)
     densities, observed = [], []
-    lowest = float(rho0.min())
+    lowest, underresolved_at = float(rho0.min()), None
     started = wallclock.perf_counter()
     for target in events:
         while solver.t < target:
+            before = solver.t
             solver.advance(float(target))
-            lowest = min(lowest, float(solver.density().min()))  # after every step, not only when observed
+            rho = solver.density()
+            if not (solver.t > before and np.isfinite(rho).all()):
+                raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} (beta={model.beta:g}, "
+                                     f"N={len(rho0)}): the density is not finite or the step vanished")
+            lowest = min(lowest, float(rho.min()))  # after every step, not only when observed
+            if method == "spectral" and underresolved_at is None and rho.min() < -NEGATIVITY * rho.max():
+                underresolved_at = solver.t
+                message = (f"the spectral density became negative (min {rho.min():.3g}) at t = {solver.t:.6g}: the "
+                           f"clusters are sharper than N = {len(rho0)} Fourier modes resolve; use method='fv' (positive "
+                           "by construction) or a finer grid")
+                if underresolved == "raise":
+                    raise UnderResolvedError(message)
+                warnings.warn(message, UnderResolvedWarning, stacklevel=2)
             if progress is not None:
                 progress(solver.t, t_end)
         rho = solver.density()
@@ -144,7 +178,8 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     n = len(rho0)
     attrs = {**model.describe(), "method": method, "n_grid": n, "t_end": float(t_end),
              "steps": solver.steps, "rejected_steps": solver.rejected, "wall_time": wall_time,
-             "min_density": lowest,
+             "min_density": lowest, "underresolved_at": "none" if underresolved_at is None else underresolved_at,
+             MARK: "pde-run",
              **{f"option_{k}": v for k, v in options.items() if v is not None}}
     return xr.Dataset(
         {"density": (("time", "angle"), densities),

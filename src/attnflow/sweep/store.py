@@ -25,6 +25,7 @@ import xarray as xr
 import zarr
 
 from ..errors import AttnflowError, ParameterError
+from ..outputs import MARK
 from .spec import Spec, SpecError
 from .tasks import Output, get
 
@@ -88,20 +89,21 @@ class SweepStore:
 
     @classmethod
     def prepare(cls, path, spec: Spec, layout: dict[str, Output], overwrite: bool = False) -> "SweepStore":
-        """Reopen the store of this same spec (to resume), or create it. A store of another spec, or
-        anything else at `path`, is refused unless `overwrite` (which deletes it first)."""
+        """Reopen the store of this same spec (to resume), or create it. A store of another spec is
+        refused unless `overwrite` (which deletes it first); anything that is not a sweep store is
+        refused always: attnflow never deletes what it did not write."""
         path = check_store_path(path)
-        if path.exists() and not overwrite:
+        if path.exists() or path.is_symlink():
             digest = _digest(path)
             if digest is None:
-                raise AttnflowError(f"out={str(path)!r} exists and is not a sweep store; "
-                                    "pass --overwrite to replace it")
-            if digest != spec.digest():
+                raise AttnflowError(f"out={str(path)!r} exists and is not a sweep store: attnflow never deletes or "
+                                    "overwrites what it did not write; choose a new path")
+            if digest == spec.digest() and not overwrite:
+                return cls(path, spec, layout)
+            if not overwrite:
                 raise AttnflowError(f"out={str(path)!r} holds a sweep of a different spec; rerun with the original "
                                     "spec to resume it, or pass --overwrite to start again")
-            return cls(path, spec, layout)
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            shutil.rmtree(path)
         _create(path, spec, layout)
         return cls(path, spec, layout)
 
@@ -137,6 +139,8 @@ class SweepStore:
 
 
 def _digest(path: Path) -> str | None:
+    if not path.is_dir():
+        return None
     try:
         return zarr.open_group(str(path), mode="r").attrs.get("sweep_digest")
     except (FileNotFoundError, zarr.errors.GroupNotFoundError, ValueError, OSError):
@@ -158,7 +162,7 @@ def _create(path: Path, spec: Spec, layout: dict[str, Output]) -> None:
     for name, out in layout.items():
         coords.update({dim: ((dim,), values) for dim, values in out.coords.items()})
         data[name] = (spec.dims + out.dims, da.full(spec.shape + out.shape, np.nan, chunks=grid_chunks + out.shape))
-    attrs = {"sweep_task": spec.task, "sweep_spec": json.dumps(spec.canonical(), sort_keys=True),
+    attrs = {MARK: "sweep", "sweep_task": spec.task, "sweep_spec": json.dumps(spec.canonical(), sort_keys=True),
              "sweep_digest": spec.digest(), "sweep_points": spec.size, "sweep_record": list(spec.record),
              **{name: _attr(value) for name, value in spec.fixed.items()}}
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
