@@ -26,7 +26,7 @@ _COLUMNS = re.compile(r"\S {2,}\S")
 _BULLET = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # "docs/science.md §3" (or the older "SCIENCE.md §3") -> a link to that section of the science page.
-# API pages live at api/<name>/ in the built site, so the link is written in site form.
+# API pages are docs/api/<name>.md, so the link is ../science.md#sN.
 _CITATION = re.compile(r"(?:docs/science|SCIENCE)\.md §(\d)")
 
 
@@ -43,7 +43,7 @@ def _escape_text(text: str) -> str:
 
 def _escape_plain(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _CITATION.sub(lambda m: f"[docs/science.md §{m.group(1)}](../../science/#s{m.group(1)})", text)
+    return _CITATION.sub(lambda m: f"[docs/science.md §{m.group(1)}](../science.md#s{m.group(1)})", text)
 
 
 def _indent(line: str) -> int:
