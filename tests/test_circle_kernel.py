@@ -148,3 +148,15 @@ def test_moments_of_a_tensor():
     expected = torch.exp(1j * k * theta[None, :]).mean(1).numpy()
     np.testing.assert_allclose(circle.moments(theta, 12), expected, rtol=0, atol=1e-14)
     np.testing.assert_allclose(circle.moments(theta.float(), 12), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("beta", [20.0, 1e4])
+def test_many_modes_against_a_long_double_pairwise_sum(beta):
+    """The recurrence's round-off over M = 44 and 885 modes: SA against SCIENCE.md §1 summed pairwise in long
+    double, the weights scaled by e^{-beta}: dtheta_i/dt = -sum_j w_ij sin(theta_i - theta_j) / sum_j w_ij."""
+    theta = angles(300, seed=9)
+    difference = theta.numpy().astype(np.longdouble)[:, None] - theta.numpy().astype(np.longdouble)[None, :]
+    weights = np.exp(np.longdouble(beta) * (np.cos(difference) - 1))
+    expected = torch.from_numpy((-(weights * np.sin(difference)).sum(1) / weights.sum(1)).astype(np.float64))
+    assert len(circle.bessel_coefficients(beta)[0]) > 40
+    assert relative_error(circle.angular_velocity("sa", beta, theta), expected) <= 1e-13

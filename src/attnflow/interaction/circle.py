@@ -26,6 +26,9 @@ from . import circle_kernel
 from .. import threads
 from . import circle_kernel
 
+from .. import threads
+from . import circle_kernel
+
 TRUNCATION = 1e-17
 
 
@@ -89,8 +92,8 @@ def angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tenso
     angles = theta.detach().to(torch.float64).contiguous()
     omega = torch.empty_like(angles)
     with threads.kernel_threads(theta.shape[0] * len(a)) as count:
-        circle_kernel.velocity(kind, a, b, i0, float(np.exp(beta)), angles.numpy()[None], omega.numpy()[None],
-                               count > 1)
+        scale = float(np.exp(beta)) if kind == "usa" else 1.0  # SA: the factors e^{-beta} cancel
+        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy()[None], omega.numpy()[None], count > 1)
     return omega.to(theta.dtype)
 
 

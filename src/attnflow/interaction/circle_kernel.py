@@ -14,8 +14,10 @@ with (a, b, i0) of `circle.bessel_coefficients` (all scaled by e^{-beta}).
 The harmonics come from one sine and cosine per token and the angle-addition recurrence
   cos (k+1) theta = cos k theta cos theta - sin k theta sin theta,
   sin (k+1) theta = sin k theta cos theta + cos k theta sin theta,
-which is backward stable (a rotation): its round-off grows like k eps, 1e-14 at M = 200 (beta = 500),
-so it needs no re-seeding. Tokens are taken in lanes of LANES (the recurrence and the sums run as
+which is a rotation: its round-off grows like k eps, slower than the phase error k theta eps of
+evaluating cos(k theta) directly (the PyTorch path). Against a long-double pairwise sum (SA, n = 400)
+the kernel is within 9e-15 at beta = 100 (M = 90), 2e-14 at beta = 10^4 (M = 885) and 5e-14 at
+beta = 10^5 (M = 2798), the PyTorch path within 9e-15, 8e-14 and 2e-13: no re-seeding is needed. Tokens are taken in lanes of LANES (the recurrence and the sums run as
 SIMD over the lanes), LANES at a time within a task of TASK tokens; the prange over tasks is the
 only parallel region of each pass. The moments of a task are summed per lane and the lanes then
 by halving, in a fixed order: the result does not depend on the number of threads.

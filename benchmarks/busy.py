@@ -1,0 +1,197 @@
+"""Speed on a quiet and on a busy machine (issue 12): the circle velocity and the paper's run.
+
+"Busy" is this benchmark's own load: one busy-loop process per core (each ends by itself after
+LOAD_SECONDS, and is killed when its measurement is done). Measured, as medians (and means) of
+repeated runs:
+1. one circle velocity evaluation, beta = 5, n = 2e4 (USA): the fused kernel (`circle_kernel`, threads
+   from `attnflow.threads`, and pinned to 1 and 2 threads) against the PyTorch tensor path
+   (`circle.torch_angular_velocity`, the path before the kernel) with torch's default threads and with 1;
+2. the kernel on 2 threads under each Numba threading layer (one subprocess per layer);
+3. the paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, `attnflow.simulate` whole, observables
+   every 1e-3): as it is; with the observables' Fourier modes taken from the kernel's moments pass
+   (`circle.moments`, a proposed change to observables.fourier_modes, patched in here); and on the
+   PyTorch path over its first BASELINE_STEPS steps (scaled to 6000).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import attnflow as af
+from attnflow import observables, threads
+from attnflow.interaction import circle
+
+BETA, N = 5.0, 20_000
+LOAD_SECONDS = 300
+EVALUATION_SECONDS = 3.0  # each velocity variant is repeated for this long
+RUNS = 3  # paper runs per condition
+BASELINE_STEPS = 600
+
+
+@contextlib.contextmanager
+def busy(processes: int | None = None):
+    """`processes` (default: one per core) pure-Python busy loops, bounded in time, killed on exit."""
+    code = f"import time\nend = time.time() + {LOAD_SECONDS}\nwhile time.time() < end:\n    pass\n"
+    loops = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(processes or os.cpu_count())]
+    try:
+        time.sleep(0.5)  # the loops are running
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str | None):
+    """Set (or unset, for None) one environment variable inside the block."""
+    old = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def timings(function, seconds: float = EVALUATION_SECONDS) -> tuple[float, float]:
+    """(median, mean) wall time of `function` called repeatedly for about `seconds` (after a warm-up call)."""
+    function()
+    times, start = [], time.perf_counter()
+    while time.perf_counter() - start < seconds or len(times) < 5:
+        begin = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - begin)
+    return float(np.median(times)), float(np.mean(times))
+
+
+def velocity_variants(theta: torch.Tensor, torch_default: int) -> dict[str, tuple[float, float]]:
+    """(median, mean) time of one evaluation for each implementation and thread setting."""
+    kernel = lambda: circle.angular_velocity("usa", BETA, theta)  # noqa: E731
+    reference = lambda: circle.torch_angular_velocity("usa", BETA, theta)  # noqa: E731
+    times = {}
+    with environment(threads.ENVIRONMENT, None):
+        times["kernel, default threads"] = timings(kernel)
+    for count in (1, 2):
+        with environment(threads.ENVIRONMENT, str(count)):
+            times[f"kernel, {count} thread{'s' * (count > 1)}"] = timings(kernel)
+    with torch_threads(torch_default):
+        times[f"PyTorch path, {torch_default} threads (torch default)"] = timings(reference)
+    with torch_threads(1):
+        times["PyTorch path, 1 thread"] = timings(reference)
+    return times
+
+
+def paper_run(steps: int | None = None) -> float:
+    """Wall time of the paper's run (or of its first `steps` Euler steps, scaled to the whole run)."""
+    model = af.Model("usa", BETA, 2)
+    x0 = af.init.uniform(N, 2, seed=0)
+    t_end = 0.6 if steps is None else steps * 1e-4
+    start = time.perf_counter()
+    af.simulate(model, x0, t_end, dt=1e-4, method="euler", save_every=0.01 if steps is None else t_end)
+    return (time.perf_counter() - start) * (1 if steps is None else 6000 / steps)
+
+
+@contextlib.contextmanager
+def patched(module, name: str, value):
+    """module.name = value inside the block."""
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
+
+
+def kernel_fourier_modes(x, kmax: int) -> np.ndarray:
+    """observables.fourier_modes, mu_k = conj(m_k), from the kernel's moments pass (the proposed change)."""
+    return np.conj(circle.moments(af.sphere.angles(torch.as_tensor(x)), kmax))
+
+
+def paper_runs() -> dict[str, float]:
+    times = {"kernel": float(np.median([paper_run() for _ in range(RUNS)]))}
+    with patched(observables, "fourier_modes", kernel_fourier_modes):
+        times["kernel, observables by circle.moments"] = float(np.median([paper_run() for _ in range(RUNS)]))
+    with patched(circle, "angular_velocity", circle.torch_angular_velocity):
+        times["PyTorch path"] = paper_run(BASELINE_STEPS)
+    return times
+
+
+def layer_timings(layer: str) -> dict[str, tuple[float, float]]:
+    """The kernel on 2 threads under Numba threading layer `layer`, quiet and busy, in a fresh process."""
+    code = ("import json, math, torch, sys; sys.path.insert(0, %r); import busy\n"
+            "theta = torch.rand(busy.N, dtype=torch.float64) * 2 * math.pi\n"
+            "f = lambda: busy.circle.angular_velocity('usa', busy.BETA, theta)\n"
+            "quiet = busy.timings(f)\n"
+            "with busy.busy():\n    loaded = busy.timings(f)\n"
+            "print(json.dumps({'quiet': quiet, 'busy': loaded, 'layer': busy.threads.numba.threading_layer()}))"
+            % os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NUMBA_THREADING_LAYER": layer, threads.ENVIRONMENT: "2"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    torch_default = torch.get_num_threads()
+    theta = torch.rand(N, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 * math.pi
+    quiet = velocity_variants(theta, torch_default)
+    with busy():
+        loaded = velocity_variants(theta, torch_default)
+    layers = {layer: layer_timings(layer) for layer in ("workqueue", "omp")}
+    quiet_runs = paper_runs()
+    with busy():
+        loaded_runs = paper_runs()
+    baseline = f"PyTorch path, {torch_default} threads (torch default)"
+    print("## Quiet and busy machine (issue 12)\n")
+    print(f"Busy: {os.cpu_count()} busy-loop processes (one per core) started by the benchmark. Threading: "
+          f"{threads.describe()}. Load average at the end: {os.getloadavg()[0]:.1f}.\n")
+    print(f"### One circle velocity evaluation, beta = {BETA:g}, n = {N} (USA, float64)\n")
+    print("Median (mean) of repeated evaluations over 3 s each; speed-up: PyTorch path with torch's default "
+          "threads / this, medians.\n")
+    print("| implementation | quiet | busy | busy / quiet | speed-up quiet | speed-up busy |")
+    print("|---|---|---|---|---|---|")
+    for name in quiet:
+        print(f"| {name} | {quiet[name][0] * 1e3:.3f} ({quiet[name][1] * 1e3:.3f}) ms | "
+              f"{loaded[name][0] * 1e3:.3f} ({loaded[name][1] * 1e3:.3f}) ms | {loaded[name][0] / quiet[name][0]:.1f} | "
+              f"{quiet[baseline][0] / quiet[name][0]:.1f}x | {loaded[baseline][0] / loaded[name][0]:.1f}x |")
+    print("\n### Numba threading layer (kernel on 2 threads, same evaluation, one process per layer)\n")
+    print("| layer | quiet median (mean) | busy median (mean) |\n|---|---|---|")
+    for layer, result in layers.items():
+        print(f"| {result['layer']} | {result['quiet'][0] * 1e3:.3f} ({result['quiet'][1] * 1e3:.3f}) ms | "
+              f"{result['busy'][0] * 1e3:.3f} ({result['busy'][1] * 1e3:.3f}) ms |")
+    print("\n### The paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, 6000 steps, observables every 1e-3)\n")
+    print("| velocity path | quiet | busy | busy / quiet |\n|---|---|---|---|")
+    for name in quiet_runs:
+        note = (f" (first {BASELINE_STEPS} steps, x {6000 // BASELINE_STEPS})" if name == "PyTorch path"
+                else f" (median of {RUNS} whole runs)")
+        print(f"| {name}{note} | {quiet_runs[name]:.2f} s | {loaded_runs[name]:.2f} s | "
+              f"{loaded_runs[name] / quiet_runs[name]:.1f} |")
+    print()
+
+
+if __name__ == "__main__":
+    main()
