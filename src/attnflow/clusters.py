@@ -96,6 +96,8 @@ def find_clusters(x, radius: float = 0.2, min_mass: float = 0.01, contrast: floa
     check(tensor.ndim == 2 and tensor.shape[0] >= 1 and tensor.shape[1] >= 2, "x",
           f"array of shape {tuple(tensor.shape)}", "(n, d) tokens with n >= 1, d >= 2")
     points = tensor.detach().cpu().numpy().astype(np.float64)
+    check(bool(np.isfinite(points).all()) and bool((np.abs(points).sum(1) > 0).all()), "x",
+          "array with non-finite or zero rows", "finite, non-zero token vectors")
     points = points / np.linalg.norm(points, axis=1, keepdims=True)
     n, dim = points.shape
     rng = np.random.default_rng(seed)

@@ -75,7 +75,7 @@ def clusters(n: int, dim: int, centers, masses=None, spread: float = 0.05, seed:
 
     centers   an int K (K random centres; on the circle K equally spaced angles 2 pi m / K)
               or a (K, dim) array of directions
-    masses    K non-negative weights (normalised to sum 1); equal by default
+    masses    K non-negative fractions summing to 1 (within 1e-9); equal by default
     spread    standard deviation (radians) of the tangent Gaussian around each centre
     Group sizes are round(n * mass) by the largest-remainder rule; tokens are listed group by group.
     """
@@ -95,8 +95,8 @@ def clusters(n: int, dim: int, centers, masses=None, spread: float = 0.05, seed:
         c = sphere.normalize(c)
     k = c.shape[0]
     weights = np.full(k, 1.0 / k) if masses is None else np.asarray(masses, dtype=np.float64)
-    check(weights.shape == (k,) and bool(np.all(weights >= 0)) and weights.sum() > 0, "masses",
-          masses, f"{k} non-negative weights with a positive sum")
+    check(weights.shape == (k,) and bool(np.all(np.isfinite(weights))) and bool(np.all(weights >= 0))
+          and abs(weights.sum() - 1) <= 1e-9, "masses", masses, f"{k} non-negative fractions summing to 1")
     check(math.isfinite(spread) and spread >= 0, "spread", spread, "a finite number >= 0")
     sizes = _largest_remainder(n, weights / weights.sum())
     centre_of_token = torch.repeat_interleave(c, torch.as_tensor(sizes), dim=0)

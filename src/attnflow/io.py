@@ -20,7 +20,9 @@ checkpoint to the same bits as an uninterrupted run.
 
 from __future__ import annotations
 
+import signal
 import time
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -73,20 +75,20 @@ def save(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
     return path
 
 
-def load(path) -> xr.Dataset:
-    """Open a saved run (NetCDF or Zarr), lazily; an unreadable file is an `AttnflowError` naming it."""
+def load(path, parameter: str = "path") -> xr.Dataset:
+    """Open a saved run (NetCDF or Zarr), lazily; an unreadable file is an error naming `parameter`."""
     path = Path(path)
     if path.suffix not in FORMATS:
-        raise ParameterError("path", str(path), "a path ending in .nc or .zarr")
+        raise ParameterError(parameter, str(path), "a path ending in .nc or .zarr")
     if not path.exists():
-        raise ParameterError("path", str(path), "an existing .nc file or .zarr store")
+        raise ParameterError(parameter, str(path), "an existing .nc file or .zarr store")
     try:
         if path.suffix == ".zarr":
             return xr.open_zarr(path)
         return xr.open_dataset(path, engine="h5netcdf")
     except Exception as error:  # h5py, zarr and xarray raise many kinds on a damaged file
-        raise ParameterError("path", str(path), f"a readable attnflow .nc/.zarr result ({type(error).__name__}: "
-                                                f"{error})") from None
+        raise ParameterError(parameter, str(path), f"a readable attnflow .nc/.zarr result ({type(error).__name__}: "
+                                                   f"{error})") from None
 
 
 def _attr_value(value):
@@ -199,10 +201,15 @@ class RunRecorder:
 
     def flush(self, extra_attrs: dict | None = None) -> None:
         """Write what is not on disk yet: snapshots, observations up to the last snapshot, the
-        checkpoint, then the attributes (which say how far the store goes)."""
+        checkpoint, then the attributes (which say how far the store goes). Ctrl-C and SIGTERM wait
+        until the write is complete, so an interrupt never leaves a half-written store."""
         self._last_flush = time.monotonic()
         if self.store is None or not self.times:
             return
+        with _signals_deferred():
+            self._write(extra_attrs)
+
+    def _write(self, extra_attrs: dict | None) -> None:
         if self._flushed_snapshots < len(self.times):
             positions = self._positions(self._flushed_snapshots)
             if self._flushed_snapshots == 0:
@@ -276,6 +283,17 @@ class RunRecorder:
             return None
         self.flush({"stopped": reason})
         return self.store
+
+
+@contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM in this thread while the block runs; they are delivered after it."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _comparable(value):

@@ -62,18 +62,25 @@ def _partial(error: BaseException) -> str:
     return "" if where is None else f"; the finished part is in {where} (rerun with --resume to finish it)"
 
 
+@contextmanager
+def reporting_interrupts():
+    """Ctrl-C or SIGTERM inside: one line saying where the finished part of the run is, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt as error:
+        console.print(f"[bold yellow]interrupted[/]{_partial(error) or ': no result was written'}",
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+
+
 def main() -> None:
-    """Entry point of the `attnflow` script: bad input exits 2 with one line, an interrupt 130."""
+    """Entry point of the `attnflow` script: bad input exits 2 with one line (SIGTERM is Ctrl-C)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except AttnflowError as error:
         console.print(f"[bold red]error:[/] {error}{_partial(error)}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt as error:
-        console.print(f"[bold yellow]interrupted[/]{_partial(error) or ' before any result was written'}",
-                      highlight=False, soft_wrap=True)
-        sys.exit(130)
 
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)

@@ -13,7 +13,7 @@ from ..model import Model
 from ..outputs import check_target, check_writable_parent
 from ..pde import initial, solve
 from ..plots import check_figure_path
-from . import app, console, fail, progress_bar
+from . import app, console, fail, progress_bar, reporting_interrupts
 
 INITS = ("noise", "modes")
 
@@ -65,7 +65,7 @@ def pde(
         fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
                "lax-friedrichs": {"courant": courant}}.get(method, {})
-    with progress_bar("pde t", t_end) as update:
+    with reporting_interrupts(), progress_bar("pde t", t_end) as update:
         ds = solve(model, rho0, t_end, method=method, save_every=save_every, observe_every=observe_every,
                    kmax=kmax, progress=update, **{k: v for k, v in options.items() if v is not None})
     if out is not None:

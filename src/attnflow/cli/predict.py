@@ -30,38 +30,47 @@ def predict(
 
     from .. import plots
     from ..errors import check
-    from ..theory import dominant_mode, dominant_mode_table, emergence_time, growth_rates
+    from ..observables import MAX_EXP
+    from ..theory import dominant_mode, emergence_time, growth_rates, mode_transition
 
     check(np.isfinite(beta) and beta > 0, "beta", beta, "a finite number > 0")
+    check(n >= 2, "n", n, "an integer >= 2")
+    check(kmax is None or kmax >= 1, "kmax", kmax, "an integer >= 1")
+    plot = Path(f"gamma_k_beta{beta:g}_d{dim}.png") if plot is None else plot
+    plots.check_figure_path(plot, "plot")
     x0 = None if tokens is None else _initial_tokens(tokens, dim)
     k_star = dominant_mode(beta, dim)
     kmax = 2 * k_star + 4 if kmax is None else kmax
-    rates = growth_rates(beta, dim, kmax, kind=kind)
+    check(kmax >= k_star, "kmax", kmax, f"an integer >= k* = {k_star} (the plot marks k*)")
     scaled = growth_rates(beta, dim, kmax, kind=kind, scaled=True) if kind == "usa" else None
+    rates = growth_rates(beta, dim, kmax, kind=kind) if kind == "sa" or beta <= MAX_EXP - 50 else None
     table = Table(title=f"linear theory: {kind}, beta = {beta:g}, d = {dim}")
     table.add_column("k")
-    table.add_column("gamma_k")
+    if rates is not None:
+        table.add_column("gamma_k")
     if scaled is not None:
         table.add_column("gamma_k e^-beta")
     for k in range(1, kmax + 1):
         mark = " *" if k == k_star else ""
-        cells = [f"{k}{mark}", f"{rates[k - 1]:.6g}"] + ([f"{scaled[k - 1]:.6g}"] if scaled is not None else [])
+        cells = [f"{k}{mark}"] + [f"{column[k - 1]:.6g}" for column in (rates, scaled) if column is not None]
         table.add_row(*cells)
     console.print(table)
-    rows = dominant_mode_table(2 * beta + 10, dim)
-    here = next(r for r in rows if r.beta_start <= beta < r.beta_end)
-    console.print(f"k* = {k_star} for {here.beta_start:.6g} <= beta < {here.beta_end:.6g}", highlight=False)
-    index = rows.index(here)
-    nearby = list(zip(rows, rows[1:]))[max(0, index - 4):index + 4]
-    console.print("k* changes at: " + ", ".join(f"{a.k} -> {b.k} at beta = {a.beta_end:.6g}" for a, b in nearby),
+    steps = {k: mode_transition(k, dim, beta) for k in range(max(1, k_star - 4), k_star + 4)}
+    start = steps.get(k_star - 1, 0.0)
+    console.print(f"k* = {k_star} for {start:.6g} <= beta < {steps[k_star]:.6g}", highlight=False)
+    console.print("k* changes at: " + ", ".join(f"{k} -> {k + 1} at beta = {b:.6g}" for k, b in steps.items()),
                   highlight=False)
     rate = growth_rates(beta, dim, k_star, kind=kind, scaled=kind == "usa")[-1]
+    check(rate > 0, "dim", dim, f"a dimension where gamma_k* is positive in float64 at beta={beta:g}")
     scaled_time = 0.5 * np.log(n) / rate  # USA: the time in units of e^{-beta}, finite for any beta
-    console.print(f"emergence time for n = {n}: log(sqrt(n)) / gamma_k* = {emergence_time(beta, dim, n, kind):.6g}"
-                  + (f" (= {scaled_time:.6g} e^-beta)" if kind == "usa" else ""), highlight=False)
-    plot = Path(f"gamma_k_beta{beta:g}_d{dim}.png") if plot is None else plot
+    if kind == "usa" and beta > MAX_EXP - 50:
+        console.print(f"emergence time for n = {n}: log(sqrt(n)) / gamma_k* = {scaled_time:.6g} e^-beta", highlight=False)
+    else:
+        console.print(f"emergence time for n = {n}: log(sqrt(n)) / gamma_k* = {emergence_time(beta, dim, n, kind):.6g}"
+                      + (f" (= {scaled_time:.6g} e^-beta)" if kind == "usa" else ""), highlight=False)
     figure, ax = plt.subplots(figsize=(6, 4))
-    plots.growth_rate_plot(rates, k_star, ax=ax, label=f"γ_k ({kind}), β = {beta:g}, d = {dim}")
+    plots.growth_rate_plot(scaled if rates is None else rates, k_star, ax=ax,
+                           label=f"γ_k{' e^-β' if rates is None else ''} ({kind}), β = {beta:g}, d = {dim}")
     plots.save(figure, plot)
     console.print(f"plot: {plot}", highlight=False)
     if x0 is not None:
@@ -75,8 +84,18 @@ def _initial_tokens(path: Path, dim: int) -> np.ndarray:
 
     if not path.exists() or path.suffix not in (".npy", ".nc", ".zarr"):
         raise ParameterError("tokens", str(path), "an existing .npy, .nc or .zarr file")
-    x0 = np.load(path) if path.suffix == ".npy" else load(path)["x"].isel(time=0).values
+    if path.suffix == ".npy":
+        try:
+            x0 = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ParameterError("tokens", str(path), f"a readable .npy array ({error})") from None
+    else:
+        run = load(path, parameter="tokens")
+        check("x" in run and "time" in run["x"].dims, "tokens", str(path), "a saved particle run (variable x over time)")
+        x0 = run["x"].isel(time=0).values
     check(x0.ndim == 2 and x0.shape[1] == dim, "tokens", f"array of shape {x0.shape}", f"(n, {dim}) tokens (--dim)")
+    check(np.issubdtype(x0.dtype, np.number) and bool(np.isfinite(x0).all()), "tokens", str(path), "finite numbers")
+    check(len(x0) >= 2, "tokens", f"{len(x0)} token(s)", "at least 2 tokens")
     return x0
 
 

@@ -12,7 +12,7 @@ from .. import init as initial
 from ..integrate import simulate as run_simulation
 from ..io import check_path
 from ..model import Model
-from . import app, console, fail, progress_bar
+from . import app, console, fail, progress_bar, reporting_interrupts
 
 INITS = ("uniform", "clusters", "equiangular")
 
@@ -57,7 +57,7 @@ def simulate(
         x0 = initial.equiangular(n, rho, dim=dim, seed=seed)
     else:
         fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
-    with progress_bar("simulate t", t_end) as update:
+    with reporting_interrupts(), progress_bar("simulate t", t_end) as update:
         ds = run_simulation(model, x0, t_end, dt=dt, method=method, save_every=save_every,
                             observe_every=observe_every, engine=engine, rtol=rtol, atol=atol, seed=seed, out=out,
                             device=device, dtype=dtype, progress=update, overwrite=overwrite, resume=resume)
@@ -72,7 +72,9 @@ def _summarise(ds, out) -> None:
     table.add_row("engine / method", f"{ds.attrs['engine']} / {ds.attrs['method']}")
     table.add_row("steps", f"{ds.attrs['steps']} ({ds.attrs['rejected_steps']} rejected)")
     table.add_row("wall time", f"{ds.attrs['wall_time']:.2f} s")
-    if "mode_amplitude" in ds:
+    if "mode_amplitude" in ds and (ds.attrs["n"] < 2 or ds["mode_amplitude"].values[0].max() >= 0.5):
+        table.add_row("dominant mode", "none: the start is not near uniform (a mode already has |mu_k| >= 0.5)")
+    elif "mode_amplitude" in ds:
         amplitude = ds["mode_amplitude"].values
         grown = np.nonzero(amplitude.max(axis=1) >= 0.5)[0]
         when = grown[0] if len(grown) else -1  # the first time a mode reaches 1/2, else the end

@@ -16,12 +16,13 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 from scipy.spatial import cKDTree
-from scipy.special import gammaln, ive
+from scipy.special import gammaln
 
 from .._array import to_tensor
+from ..bessel import log_ive
 from ..errors import check
 from ..model import KINDS
-from ..observables import fourier_modes, gegenbauer_power, normalized_gegenbauer
+from ..observables import MAX_EXP, fourier_modes, gegenbauer_power, normalized_gegenbauer
 
 COMPONENT_BLOCK = 2**22  # point x token entries per block of `harmonic_component`
 
@@ -37,8 +38,7 @@ def _check(beta, dim, kmax=1):
 def _log_scaled_bessel_ratio(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
     """log( Gamma(d/2) (2/beta)^{d/2-1} ive(k + d/2 - 1, beta) / beta ) = log(lambda_k e^{-beta})."""
     nu = k + dim / 2 - 1
-    with np.errstate(divide="ignore"):
-        return gammaln(dim / 2) + (dim / 2 - 1) * np.log(2 / beta) + np.log(ive(nu, beta)) - np.log(beta)
+    return gammaln(dim / 2) + (dim / 2 - 1) * np.log(2 / beta) + log_ive(nu, beta) - np.log(beta)
 
 
 def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bool = False) -> np.ndarray:
@@ -59,7 +59,13 @@ def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bo
     if kind == "sa":
         log_z0 = _log_scaled_bessel_ratio(np.zeros(1), float(beta), dim)[0] + np.log(beta)
         return laplacian * np.exp(log_lambda - log_z0)
+    _check_unscaled(beta, scaled)
     return laplacian * np.exp(log_lambda + (0.0 if scaled else float(beta)))
+
+
+def _check_unscaled(beta: float, scaled: bool) -> None:
+    check(scaled or beta <= MAX_EXP - 50, "beta", beta, f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in "
+                                                        "float64 (they carry e^beta): use scaled=True for e^(-beta) gamma_k")
 
 
 def dominant_mode(beta: float, dim: int) -> int:
@@ -75,6 +81,7 @@ def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) ->
     degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
     _check(beta, dim, kmax)
     check(beta > 0, "beta", beta, "a finite number > 0")
+    _check_unscaled(beta, scaled)
     k = np.arange(1, kmax + 1, dtype=np.float64)
     return np.exp(_log_scaled_bessel_ratio(k, float(beta), dim) + (0.0 if scaled else float(beta)))
 
@@ -99,28 +106,39 @@ class DominantModeInterval:
     beta_end: float
 
 
-def dominant_mode_table(beta_max: float, dim: int) -> list[DominantModeInterval]:
-    """The table k*(beta) for 0 <= beta <= beta_max (SCIENCE.md §3): the beta values where k* changes
-    are the roots of gamma_k(beta) = gamma_{k'}(beta) (k' the next dominant index), found by bracketing
-    on a fine grid and refined with Brent's method on log(gamma_k / gamma_{k'})."""
+def mode_transition(k: int, dim: int, near: float = 1.0) -> float:
+    """The beta where k* steps from k to k + 1 (SCIENCE.md §3): the root of log(gamma_k / gamma_{k+1}),
+    positive below and negative above, bracketed by halving and doubling from `near`, refined by Brent."""
+    _check(near, dim, k)
+
+    def log_ratio(b):
+        rates = growth_rates(b, dim, k + 1, kind="sa")
+        return np.log(rates[k - 1]) - np.log(rates[k])
+
+    low = high = max(float(near), 1e-3)
+    while log_ratio(low) <= 0:
+        low /= 2
+    while log_ratio(high) > 0:
+        high *= 2
+    return float(brentq(log_ratio, low, high, xtol=1e-12 * high))
+
+
+def dominant_mode_table(beta_max: float, dim: int, beta_min: float = 0.0) -> list[DominantModeInterval]:
+    """The rows of the table k*(beta) that meet [beta_min, beta_max] (SCIENCE.md §3). k* steps up one
+    degree at a time, at the roots `mode_transition(k, dim)`, each found near the previous one."""
     _check(beta_max, dim)
     check(beta_max > 0, "beta_max", beta_max, "a finite number > 0")
-    grid = np.concatenate([[1e-3], np.linspace(1e-2, beta_max, max(200, int(20 * beta_max)))])
-    modes = np.array([dominant_mode(b, dim) for b in grid])
-    rows, start, current = [], 0.0, int(modes[0])
-    for i in np.flatnonzero(np.diff(modes)):
-        following = int(modes[i + 1])
-        kmax = max(current, following)
-
-        def log_ratio(b, a=current, c=following, kmax=kmax):
-            rates = growth_rates(b, dim, kmax, kind="sa")
-            return np.log(rates[a - 1]) - np.log(rates[c - 1])
-
-        threshold = float(brentq(log_ratio, grid[i], grid[i + 1], xtol=1e-12))
+    check(0 <= beta_min <= beta_max, "beta_min", beta_min, f"a number in [0, beta_max = {beta_max:g}]")
+    current = dominant_mode(beta_min, dim) if beta_min > 0 else 1
+    start = mode_transition(current - 1, dim, beta_min) if current > 1 else 0.0
+    rows = []
+    while True:
+        threshold = mode_transition(current, dim, max(start, 1.0))
+        if threshold > beta_max:
+            rows.append(DominantModeInterval(current, start, float("inf")))
+            return rows
         rows.append(DominantModeInterval(current, start, threshold))
-        start, current = threshold, following
-    rows.append(DominantModeInterval(current, start, float("inf")))
-    return rows
+        start, current = threshold, current + 1
 
 
 def predicted_angles(x0, k: int) -> np.ndarray:
