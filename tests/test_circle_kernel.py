@@ -33,7 +33,7 @@ def test_kernel_equals_the_pytorch_path(kind, beta):
 
 @pytest.mark.parametrize("kind", ["usa", "sa"])
 def test_kernel_equals_the_pairwise_sum(kind):
-    """SCIENCE.md §1 directly: dtheta_i/dt = -(1/n) sum_j e^{beta cos(theta_i - theta_j)} sin(theta_i - theta_j),
+    """docs/science.md §1 directly: dtheta_i/dt = -(1/n) sum_j e^{beta cos(theta_i - theta_j)} sin(theta_i - theta_j),
     SA divided by (1/n) sum_j e^{beta cos(theta_i - theta_j)}."""
     beta, theta = 3.0, angles(517, seed=1)
     difference = theta[:, None] - theta[None, :]
@@ -152,7 +152,7 @@ def test_moments_of_a_tensor():
 
 @pytest.mark.parametrize("beta", [20.0, 1e4])
 def test_many_modes_against_a_long_double_pairwise_sum(beta):
-    """The recurrence's round-off over M = 44 and 885 modes: SA against SCIENCE.md §1 summed pairwise in long
+    """The recurrence's round-off over M = 44 and 885 modes: SA against docs/science.md §1 summed pairwise in long
     double, the weights scaled by e^{-beta}: dtheta_i/dt = -sum_j w_ij sin(theta_i - theta_j) / sum_j w_ij."""
     theta = angles(300, seed=9)
     difference = theta.numpy().astype(np.longdouble)[:, None] - theta.numpy().astype(np.longdouble)[None, :]

@@ -9,7 +9,7 @@ from attnflow.interaction import dense
 
 
 def slow_velocity(kind, beta, x, Q=None, K=None, V=None, norm="post"):
-    """SCIENCE.md §1 written out token by token."""
+    """docs/science.md §1 written out token by token."""
     n, d = x.shape
     Q = np.eye(d) if Q is None else Q
     K = np.eye(d) if K is None else K

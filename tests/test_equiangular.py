@@ -1,4 +1,4 @@
-"""The equiangular model (SCIENCE.md §4): ODE against particle runs and closed forms."""
+"""The equiangular model (docs/science.md §4): ODE against particle runs and closed forms."""
 
 import math
 

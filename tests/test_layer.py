@@ -14,7 +14,7 @@ from attnflow.theory import long_context as lc
 
 
 def _slow_layer(x, beta, kind, norm, h=1.0):
-    """Straight from SCIENCE.md §1, one token at a time."""
+    """Straight from docs/science.md §1, one token at a time."""
     n = x.shape[0]
     theta = x / np.linalg.norm(x, axis=1, keepdims=True)
     out = np.empty_like(x)

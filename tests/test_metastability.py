@@ -61,7 +61,7 @@ def test_batched_velocity_matches_the_pairwise_sum():
     theta = 2 * math.pi * torch.rand(3, 200, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     beta = 5.0
     diff = theta[:, :, None] - theta[:, None, :]
-    direct = -(torch.exp(beta * torch.cos(diff)) * torch.sin(diff)).mean(2)  # SCIENCE.md §1, USA on the circle
+    direct = -(torch.exp(beta * torch.cos(diff)) * torch.sin(diff)).mean(2)  # docs/science.md §1, USA on the circle
     torch.testing.assert_close(batched_velocity(beta, theta), direct, rtol=1e-12, atol=1e-12)
 
 

@@ -1,4 +1,4 @@
-"""Order parameters against their pairwise definitions (SCIENCE.md §3)."""
+"""Order parameters against their pairwise definitions (docs/science.md §3)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""W_2 to the nearest Dirac, R_0, and the local clustering rates (SCIENCE.md §4, theory/rates.py)."""
+"""W_2 to the nearest Dirac, R_0, and the local clustering rates (docs/science.md §4, theory/rates.py)."""
 
 import math
 

@@ -29,7 +29,7 @@ def params(name, **given):
 
 @pytest.mark.parametrize("beta, n", [(5.0, 400), (7.0, 1000)])
 def test_metastable_time_is_log_sqrt_n_over_the_circle_rate(beta, n):
-    rates = [k * k * iv(k, beta) / beta for k in range(1, 30)]  # gamma_k on the circle, SCIENCE.md §3
+    rates = [k * k * iv(k, beta) / beta for k in range(1, 30)]  # gamma_k on the circle, docs/science.md §3
     k_star = int(np.argmax(rates)) + 1
     assert metastable_time(beta, n, "usa", 2.0) == pytest.approx(2 * math.log(math.sqrt(n)) / rates[k_star - 1],
                                                                  rel=1e-10)
@@ -47,7 +47,7 @@ def test_cluster_count_finds_the_predicted_three_clusters_at_beta_5():
 
 @pytest.mark.slow
 def test_cluster_counts_approach_k_star_as_n_grows():
-    """beta = 6 (k* = 3): at n = 1024 most seeds show 3 clusters, at n = 64 fewer do (SCIENCE.md §3)."""
+    """beta = 6 (k* = 3): at n = 1024 most seeds show 3 clusters, at n = 64 fewer do (docs/science.md §3)."""
     task = get("cluster_count")
     hits = {}
     for n in (64, 1024):

@@ -1,4 +1,4 @@
-"""Linear theory (SCIENCE.md §3) against quadrature, mpmath and closed forms."""
+"""Linear theory (docs/science.md §3) against quadrature, mpmath and closed forms."""
 
 import math
 

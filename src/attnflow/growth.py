@@ -1,4 +1,4 @@
-"""Growth rates fitted over the linear window of a run (SCIENCE.md §3).
+"""Growth rates fitted over the linear window of a run (docs/science.md §3).
 
 In the linear phase each mode amplitude A_k(t) = sqrt(S_k(t)) grows like A_k(0) e^{gamma_k t}, so
 log A_k is a straight line of slope gamma_k. The window is chosen from the data: it starts at the

@@ -113,7 +113,7 @@ def _largest_remainder(n: int, fractions: np.ndarray) -> np.ndarray:
 
 
 def equiangular(n: int, rho: float, dim: int | None = None, seed: int | None = None, device=None):
-    """n unit vectors with <x_i, x_j> = rho for all i != j (SCIENCE.md §4, equiangular model).
+    """n unit vectors with <x_i, x_j> = rho for all i != j (docs/science.md §4, equiangular model).
 
     The Gram matrix (1 - rho) I + rho 11^T is positive semi-definite for
     rho in [-1/(n-1), 1] and has rank n (n - 1 at the simplex rho = -1/(n-1),

@@ -35,7 +35,7 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
              observables=("modes", "energy"), out=None, progress: Callable[[float, float], None] | None = None,
              device=None, dtype=None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET,
              overwrite: bool = False, resume: bool = False, flush_seconds: float = 5.0):
-    """Integrate the dynamics of `model` from tokens `x0` up to time `t_end` (SCIENCE.md §1).
+    """Integrate the dynamics of `model` from tokens `x0` up to time `t_end` (docs/science.md §1).
 
     method         "euler" (explicit, along geodesics: the seed's scheme), "rk4" (classical,
                    with retraction), "dopri5" (adaptive Dormand–Prince 5(4): rtol, atol, dt = first step)

@@ -1,4 +1,4 @@
-"""One discrete attention layer (SCIENCE.md §1, "discrete layers"), returning unit vectors.
+"""One discrete attention layer (docs/science.md §1, "discrete layers"), returning unit vectors.
 
 With the attention output A_i = sum_j w_ij V y_j, w_ij = e^{beta<Q y_i, K y_j>} / Z_i
 (Z_i = sum_k e^{beta<Q y_i, K y_k>} for SA, n for USA) computed on y = x/|x|:
@@ -7,7 +7,7 @@ With the attention output A_i = sum_j w_ij V y_j, w_ij = e^{beta<Q y_i, K y_j>} 
   norm="post": x_i <- normalise(x_i + h A_i(x)),  x on the sphere
   norm="ngpt": x_i <- normalise(x_i + h (A_i/|A_i| - x_i)), x on the sphere
 
-and the layer returns the output directions x_i/|x_i|. The ODEs of SCIENCE.md §1 are
+and the layer returns the output directions x_i/|x_i|. The ODEs of docs/science.md §1 are
 the h -> 0 limits (post: dx/dt = P_x A; pre: dx/dt = A; ngpt: dx/dt = P_x A/|A|); a real
 transformer layer is h = 1. On unit-vector inputs "pre" and "post" give the same directions.
 """

@@ -1,4 +1,4 @@
-"""`Model`: which attention dynamics (SCIENCE.md §1) the particles follow."""
+"""`Model`: which attention dynamics (docs/science.md §1) the particles follow."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _as_matrix(name: str, value, dim: int) -> np.ndarray | None:
 
 @dataclass(frozen=True, eq=False)
 class Model:
-    """Attention dynamics of n tokens on the sphere S^{dim-1} (SCIENCE.md §1).
+    """Attention dynamics of n tokens on the sphere S^{dim-1} (docs/science.md §1).
 
     kind      "sa": dx_i/dt = P_{x_i}( sum_j e^{beta<Qx_i,Kx_j>} V x_j / sum_k e^{beta<Qx_i,Kx_k>} )
               "usa": dx_i/dt = P_{x_i}( (1/n) sum_j e^{beta<Qx_i,Kx_j>} V x_j )

@@ -1,4 +1,4 @@
-"""Order parameters of a token configuration (SCIENCE.md §3–4).
+"""Order parameters of a token configuration (docs/science.md §3–4).
 
 * `fourier_modes`: mu_k = (1/n) sum_j e^{-i k theta_j} on the circle.
 * `gegenbauer_power`: S_k = (1/n^2) sum_{i,j} P_k(<x_i, x_j>), P_k = C_k^alpha / C_k^alpha(1),
@@ -6,7 +6,7 @@
 * `mode_amplitudes`: sqrt(S_k), the circular |mu_k| in any dimension.
 * `energy`: E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>}, never decreasing along USA.
 * `order_parameter`: r = |(1/n) sum_j x_j| (Kuramoto's r on the circle).
-* `r0`, `w2_to_dirac`: R_0 = |mean x|^2 and W_2 to the nearest Dirac mass (SCIENCE.md §4).
+* `r0`, `w2_to_dirac`: R_0 = |mean x|^2 and W_2 to the nearest Dirac mass (docs/science.md §4).
 Tokens come as (n, d) unit vectors, NumPy or torch; results are NumPy arrays.
 """
 
@@ -67,7 +67,7 @@ def gegenbauer_series(weights, dim: int, t: torch.Tensor) -> torch.Tensor:
 
 
 def gegenbauer_power(x, kmax: int) -> np.ndarray:
-    """S_k, k = 1..kmax (SCIENCE.md §3). O(n kmax) for d = 2 and 3 (moments, spherical
+    """S_k, k = 1..kmax (docs/science.md §3). O(n kmax) for d = 2 and 3 (moments, spherical
     harmonics and the addition theorem); pairwise in memory-bounded blocks for d >= 4."""
     tokens = _tokens(x)
     dim = tokens.shape[1]
@@ -108,7 +108,7 @@ def order_parameter(x) -> float:
 
 
 def energy(x, beta: float, scaled: bool = False) -> float:
-    """E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>} (SCIENCE.md §1); scaled=True returns
+    """E_beta = (1/2 beta) (1/n^2) sum_{i,j} e^{beta <x_i, x_j>} (docs/science.md §1); scaled=True returns
     e^{-beta} E_beta, finite at any beta (E_beta itself overflows float64 past beta ~ 709: an error).
 
     On the circle it is (1/2 beta)(I_0 + 2 sum_k I_k |mu_k|^2), O(n M); otherwise a
@@ -135,12 +135,12 @@ def energy(x, beta: float, scaled: bool = False) -> float:
 
 
 def r0(x) -> float:
-    """R_0 = |integral x dmu|^2 = |(1/n) sum_j x_j|^2, the hypothesis R_0 > 0 of Chen et al. (SCIENCE.md §4)."""
+    """R_0 = |integral x dmu|^2 = |(1/n) sum_j x_j|^2, the hypothesis R_0 > 0 of Chen et al. (docs/science.md §4)."""
     return order_parameter(x) ** 2
 
 
 def w2_to_dirac(x) -> float:
-    """W_2(mu, delta_z) at the nearest Dirac mass z = xbar/|xbar| (SCIENCE.md §4).
+    """W_2(mu, delta_z) at the nearest Dirac mass z = xbar/|xbar| (docs/science.md §4).
 
     W_2(mu, delta_z)^2 = (1/n) sum_j |x_j - z|^2 = 2 - 2 <z, xbar>, minimal at z = xbar/|xbar|
     (any z when xbar = 0, where W_2 = sqrt 2). Summed as squared distances rather than
@@ -156,7 +156,7 @@ def w2_to_dirac(x) -> float:
 
 def inner_product_histogram(x, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of the pairwise inner products <x_i, x_j>, i < j, over [-1, 1]: (density, edges), the
-    density integrating to 1 (SCIENCE.md §5: the layer-by-layer histograms of real tokens). Computed in
+    density integrating to 1 (docs/science.md §5: the layer-by-layer histograms of real tokens). Computed in
     memory-bounded blocks; uniform tokens on S^{d-1} give the density proportional to (1 - t^2)^{(d-3)/2}."""
     tokens = _tokens(x)
     check(isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and bins >= 1, "bins", bins,

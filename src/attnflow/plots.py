@@ -3,7 +3,7 @@
 Each helper draws on a given `Axes` (or a new figure when none is given) and returns the Axes,
 so experiments can compose panels:
 * `trajectories`: angles of a subsample of tokens against time, predicted sites as dashed lines
-  (the seed notebook's figure; SCIENCE.md §3, "where the clusters form");
+  (the seed notebook's figure; docs/science.md §3, "where the clusters form");
 * `sphere_map`: tokens on S^2 in an equal-area map over a background field, predicted sites as stars;
 * `angle_histogram`: histogram of the angles at one time;
 * `growth_rate_plot`: gamma_k against k with k* marked;

@@ -1,4 +1,4 @@
-"""`attnflow predict`: the linear theory at one (beta, d) (SCIENCE.md §3)."""
+"""`attnflow predict`: the linear theory at one (beta, d) (docs/science.md §3)."""
 
 from __future__ import annotations
 

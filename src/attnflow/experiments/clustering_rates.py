@@ -1,4 +1,4 @@
-"""Experiment `clustering_rates`: the late-phase rate of W_2(mu_t, delta) (SCIENCE.md §4).
+"""Experiment `clustering_rates`: the late-phase rate of W_2(mu_t, delta) (docs/science.md §4).
 
 Tokens start in a cap (one open hemisphere, so they collapse to one cluster); W_2 to the
 nearest Dirac is measured on the saved snapshots and its exponential rate fitted where

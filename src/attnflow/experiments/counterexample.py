@@ -1,4 +1,4 @@
-"""Experiment `antipodal_counterexample`: a start with R_0 > 0 that does not collapse (SCIENCE.md §4).
+"""Experiment `antipodal_counterexample`: a start with R_0 > 0 that does not collapse (docs/science.md §4).
 
 Two reflection-symmetric clusters on the circle (USA): a fraction m of the tokens near
 angle 0, the rest near pi, tokens in mirror pairs theta, -theta. The dynamics preserve

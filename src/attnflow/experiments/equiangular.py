@@ -1,4 +1,4 @@
-"""Experiment `equiangular`: rho(t) of particle runs against the equiangular ODE (SCIENCE.md §4).
+"""Experiment `equiangular`: rho(t) of particle runs against the equiangular ODE (docs/science.md §4).
 
 Particle runs (dense engine, adaptive Dormand–Prince at rtol 1e-12) start from exact
 equiangular configurations and are overlaid on the ODE (E1)-(E3) of theory/equiangular.py

@@ -1,4 +1,4 @@
-"""Experiment `kuramoto`: synchronisation on the circle at beta = 0 (SCIENCE.md §1–2).
+"""Experiment `kuramoto`: synchronisation on the circle at beta = 0 (docs/science.md §1–2).
 
 The order parameter r(t) = |mu_1| from three independent computations: particles sampled
 from rho_0 (circle engine, RK4), the mean-field PDE (`attnflow.pde.solve`, finite volumes)

@@ -1,4 +1,4 @@
-"""Experiment `long_context`: one attention layer at beta_n = gamma log n on equiangular tokens (SCIENCE.md §4).
+"""Experiment `long_context`: one attention layer at beta_n = gamma log n on equiangular tokens (docs/science.md §4).
 
 For rho = 1/2 (gamma_c = 1/(1-rho) = 2) and gamma below, at and above gamma_c, the output
 inner product of one SA layer (h = 1) is computed by `attnflow.layer.attention` on actual

@@ -1,4 +1,4 @@
-"""Experiments `metastability_circle` and `metastability_sphere`: the paper's runs (SCIENCE.md §3, §5).
+"""Experiments `metastability_circle` and `metastability_sphere`: the paper's runs (docs/science.md §3, §5).
 
 Circle (USA, d = 2): beta = 5 (n = 2 10^4, T = 0.6) and beta = 7 (T = 0.1) from i.i.d. uniform
 tokens. Two site predictors from the initial tokens: the dominant mode's phase,
@@ -212,7 +212,7 @@ def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) ->
 def run_circle(out: Path, scale: str) -> Section:
     with single_thread():
         cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
-    intro = ("USA on the circle from i.i.d. uniform tokens (SCIENCE.md §3). Predicted sites: the basins of the "
+    intro = ("USA on the circle from i.i.d. uniform tokens (docs/science.md §3). Predicted sites: the basins of the "
              "linear potential Φ_t = Σ_k λ_k N_k e^{γ_k t} H_k of the initial tokens at the end of the linear "
              "phase "
              "(each cluster at its basin's mean initial position; `predicted_clusters`), and, for comparison, the "

@@ -1,9 +1,9 @@
-"""Experiment `metastability_statistics`: how often the first metastable state has k* clusters (SCIENCE.md §3).
+"""Experiment `metastability_statistics`: how often the first metastable state has k* clusters (docs/science.md §3).
 
 At finite n the initial mode amplitudes are O(n^{-1/2}) and random, so when two rates are close the
 runner-up can win. For each (beta, n) and `seeds` i.i.d. uniform starts on the circle (USA), the
 tokens are integrated (RK4, gamma_max dt = 0.1, all seeds at once by the Fourier–Bessel velocity of
-SCIENCE.md §1 on a (seed, token) batch) until the first metastable state: the largest mode amplitude
+docs/science.md §1 on a (seed, token) batch) until the first metastable state: the largest mode amplitude
 first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clusters are counted by
 `find_clusters_density` on the smoothed angle density (arcs above twice the uniform density, mass
 >= 2%). Three predictors are scored against that count:
@@ -56,7 +56,7 @@ def batch_moments(theta: torch.Tensor, count: int) -> list[tuple[torch.Tensor, t
 
 
 def batched_velocity(beta: float, theta: torch.Tensor, moments=None) -> torch.Tensor:
-    """USA angular velocity on the circle for a batch theta (seeds, n) (SCIENCE.md §1):
+    """USA angular velocity on the circle for a batch theta (seeds, n) (docs/science.md §1):
     dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed, by the fused
     circle kernel (`moments` of theta from `batch_moments` if the caller has them; memory O(seeds n))."""
     a, b, i0 = bessel_coefficients(beta)

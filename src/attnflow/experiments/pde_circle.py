@@ -1,4 +1,4 @@
-"""Experiment `pde_circle`: the paper's mean-field PDE runs on the circle (SCIENCE.md §2–3, §5).
+"""Experiment `pde_circle`: the paper's mean-field PDE runs on the circle (docs/science.md §2–3, §5).
 
 From the uniform density plus white noise sigma = 0.01 (drawn on the paper's 10^4 points and
 Fourier-interpolated to the grid, so the quick and full runs solve the same problem):
@@ -45,7 +45,7 @@ LINEAR_SIGMA = 1e-7  # the same noise, scaled down: the linear phase over the wh
 
 
 def predicted_sites(density: np.ndarray, k: int) -> np.ndarray:
-    """theta_m = (2 pi m - arg mu_k) / k, mu_k = ∫ e^{-ik theta} rho(theta) dtheta (SCIENCE.md §3)."""
+    """theta_m = (2 pi m - arg mu_k) / k, mu_k = ∫ e^{-ik theta} rho(theta) dtheta (docs/science.md §3)."""
     mu = np.sum(density * np.exp(-1j * k * grid(len(density))))
     return np.mod((2 * np.pi * np.arange(k) - np.angle(mu)) / k, 2 * np.pi)
 

@@ -1,4 +1,4 @@
-"""Experiment `phase_diagram`: the (t, beta) phase diagram of clustering (SCIENCE.md §4–5, the survey's figure).
+"""Experiment `phase_diagram`: the (t, beta) phase diagram of clustering (docs/science.md §4–5, the survey's figure).
 
 n = 32 tokens i.i.d. uniform on S^{d-1}, SA with identity parameters, d in {8, 128, 1024}:
 the fraction of runs in which every pairwise inner product exceeds 0.999 at time t, with

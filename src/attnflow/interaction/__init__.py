@@ -46,7 +46,7 @@ def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
 
 
 def check_representable(model: Model, dtype: torch.dtype, squared: bool = False) -> None:
-    """Refuse a model whose velocities cannot be represented in `dtype` (SCIENCE.md §1).
+    """Refuse a model whose velocities cannot be represented in `dtype` (docs/science.md §1).
 
     USA velocities reach e^{beta B} |V| with B = |K^T Q| (spectral norm; 1 for identity parameters):
     beyond the log of the largest float (half of it with `squared`, for a time integration, whose
@@ -70,7 +70,7 @@ def check_representable(model: Model, dtype: torch.dtype, squared: bool = False)
 
 
 def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
-    """dx/dt at tokens x (a tensor), SCIENCE.md §1, for an already chosen engine."""
+    """dx/dt at tokens x (a tensor), docs/science.md §1, for an already chosen engine."""
     if engine == "circle":
         theta = sphere.angles(x)
         omega = circle.angular_velocity(model.kind, model.beta, theta)
@@ -85,7 +85,7 @@ def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: 
 
 
 def velocity(model: Model, x, engine: str | None = None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
-    """Velocity dx_i/dt of every token (SCIENCE.md §1); NumPy or torch in, the same kind out.
+    """Velocity dx_i/dt of every token (docs/science.md §1); NumPy or torch in, the same kind out.
 
     engine         "dense", "circle" or None (automatic: "circle" wherever it is exact)
     memory_budget  bytes of attention weights per block for the dense engine

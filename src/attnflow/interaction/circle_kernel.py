@@ -1,4 +1,4 @@
-"""Fused CPU kernels for the Fourier–Bessel velocity on the circle (SCIENCE.md §1), compiled by Numba.
+"""Fused CPU kernels for the Fourier–Bessel velocity on the circle (docs/science.md §1), compiled by Numba.
 
 `circle.py` defines the velocity; these kernels compute the same sums in two passes over the tokens
 and hold no (M, n) array:

@@ -2,7 +2,7 @@
 
 For tokens x (or their directions, Pre-LN) the attention output is
   A_i = sum_j w_ij V x_j,  w_ij = e^{beta <Q x_i, K x_j>} / Z_i,
-with Z_i = sum_k e^{beta<Q x_i, K x_k>} (SA) or Z_i = n (USA) (SCIENCE.md §1).
+with Z_i = sum_k e^{beta<Q x_i, K x_k>} (SA) or Z_i = n (USA) (docs/science.md §1).
 Rows are processed in blocks so that no block of weights exceeds `memory_budget`
 bytes: n = 10^6 never allocates an n x n matrix. Exponents are shifted by a row
 bound before exp, so large beta stays finite (USA multiplies the shift back).

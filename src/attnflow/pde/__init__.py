@@ -1,4 +1,4 @@
-"""The mean-field equation on the circle (SCIENCE.md §2): densities instead of particles.
+"""The mean-field equation on the circle (docs/science.md §2): densities instead of particles.
 
 * `solve(model, density0, t_end, method="fv" | "spectral" | "lax-friedrichs")` -> xarray.Dataset
 * `initial`: uniform plus white noise or chosen modes, a density from an array or a function,

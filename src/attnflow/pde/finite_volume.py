@@ -1,4 +1,4 @@
-"""Finite-volume solver of the mean-field equation on the circle (SCIENCE.md §2).
+"""Finite-volume solver of the mean-field equation on the circle (docs/science.md §2).
 
 Cell averages rho_j on the cells [j, j+1) dx, dx = 2 pi / N, evolve by
   d rho_j/dt = -(F_{j+1/2} - F_{j-1/2}) / dx,

@@ -1,6 +1,6 @@
 """Initial densities on the grid theta_j = (j + 1/2) 2 pi / N, normalised to sum_j rho_j 2 pi / N = 1.
 
-* `uniform_noise`: 1/(2 pi) plus white noise of amplitude sigma (the paper's start, SCIENCE.md §2),
+* `uniform_noise`: 1/(2 pi) plus white noise of amplitude sigma (the paper's start, docs/science.md §2),
   optionally drawn on a coarser `noise_points` grid and/or cut to |k| <= `kmax` and then
   Fourier-interpolated, so that the same function can be sampled on every grid;
 * `uniform_modes`: (1/2 pi)(1 + 2 sum_k eps_k cos(k (theta - phi_k))), so |mu_k| = eps_k;

@@ -1,4 +1,4 @@
-"""The mean-field velocity on the circle as a Fourier multiplier (SCIENCE.md §1–2).
+"""The mean-field velocity on the circle as a Fourier multiplier (docs/science.md §1–2).
 
 With rho(theta) = sum_k rho_hat_k e^{i k theta} and e^{beta cos phi} = I_0 + 2 sum_k I_k cos k phi,
   v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
@@ -64,7 +64,7 @@ class Kernel:
         return int(np.count_nonzero(self.velocity))
 
     def field(self, rho: np.ndarray, shift: float = 0.0, cell_averages: bool = False) -> np.ndarray:
-        """v (USA) or v/w (SA) at theta_j + shift, from grid values rho_j (SCIENCE.md §2)."""
+        """v (USA) or v/w (SA) at theta_j + shift, from grid values rho_j (docs/science.md §2)."""
         n = self.n
         k = np.arange(n // 2 + 1)
         # rho_hat_k = (1/N) sum_j rho_j e^{-ik theta_j}; sampled back at theta_j + shift, the

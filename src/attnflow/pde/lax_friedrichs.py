@@ -3,7 +3,7 @@
   rho_j^{n+1} = (rho_{j+1} + rho_{j-1}) / 2 - dt/(2 dx) (f_{j+1} - f_{j-1}),   f = rho v,
   v_i = -sum_j e^{beta cos(theta_i - theta_j)} sin(theta_i - theta_j) rho_j dx   (USA; SA / w_i),
 with dt = courant * dx (the seed: courant = 0.02). First order; its numerical diffusion
-dx^2 / (2 dt) = dx / (2 courant) smears the clusters (SCIENCE.md §5). No diffusion D: added
+dx^2 / (2 dt) = dx / (2 courant) smears the clusters (docs/science.md §5). No diffusion D: added
 explicitly to the averaged form it is unstable for every D > 0 (amplification -1 - 4 D dt/dx^2
 at the grid scale), and the scheme's own diffusion is larger anyway. A step shortened to
 h < dt (to land on a saved time) moves the fraction h / dt of the way to the full step,

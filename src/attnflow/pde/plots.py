@@ -21,7 +21,7 @@ def _axes(ax, size=(6, 4)):
 
 def snapshots(ds, times=None, sites=None, ax=None, log: bool = True):
     """rho(theta, t) at a few saved times (default: 5 spread over the run); `sites` (angles, e.g. the
-    predicted k* cluster sites of SCIENCE.md §3) as dashed vertical lines."""
+    predicted k* cluster sites of docs/science.md §3) as dashed vertical lines."""
     ax = _axes(ax)
     available = ds.time.values
     times = available[np.linspace(0, len(available) - 1, min(5, len(available))).astype(int)] \

@@ -1,4 +1,4 @@
-"""`solve`: the mean-field equation on the circle from a density on the grid (SCIENCE.md §2).
+"""`solve`: the mean-field equation on the circle from a density on the grid (docs/science.md §2).
 
   d_t rho + d_theta(rho v[rho]) = D d_theta^2 rho,
   v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
@@ -83,7 +83,7 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
           observe_every: float | None = None, kmax: int | None = None,
           progress: Callable[[float, float], None] | None = None, underresolved: str = "raise",
           **options) -> xr.Dataset:
-    """Solve the mean-field equation on the circle from `density0` up to `t_end` (SCIENCE.md §2).
+    """Solve the mean-field equation on the circle from `density0` up to `t_end` (docs/science.md §2).
 
     model          attnflow.Model with dim=2, identity Q, K, V, norm="post"; kind "usa" or "sa";
                    model.diffusion is D

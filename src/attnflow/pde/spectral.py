@@ -1,4 +1,4 @@
-"""Pseudo-spectral (Fourier) solver of the mean-field equation on the circle (SCIENCE.md §2).
+"""Pseudo-spectral (Fourier) solver of the mean-field equation on the circle (docs/science.md §2).
 
   d rho_hat_k/dt = -i k (rho v)^_k - D k^2 rho_hat_k,   k = 0..N/2 (real FFT),
 

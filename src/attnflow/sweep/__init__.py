@@ -1,4 +1,4 @@
-"""Parameter sweeps on Dask, resumable, into one Zarr store (DESIGN.md: `sweep`).
+"""Parameter sweeps on Dask, resumable, into one Zarr store (docs/sweep.md).
 
     from attnflow.sweep import run_sweep
     report = run_sweep("examples/cluster_count.yaml", out="clusters.zarr")   # LocalCluster

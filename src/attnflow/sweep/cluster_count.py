@@ -1,4 +1,4 @@
-"""The sweep task `cluster_count`: how many clusters at the first metastable time (SCIENCE.md §3).
+"""The sweep task `cluster_count`: how many clusters at the first metastable time (docs/science.md §3).
 
 Tokens start i.i.d. uniform on the circle; the dominant mode k* = argmax_k gamma_k(beta, 2) leaves
 the linear phase near t_lin = log(sqrt(n)) / gamma_{k*} (its amplitude grows from about n^{-1/2} to
@@ -34,7 +34,7 @@ PARAMETERS = {
 
 
 def metastable_time(beta: float, n: int, kind: str, multiple: float) -> float:
-    """multiple * log(sqrt(n)) / gamma_{k*}(beta, 2) (SCIENCE.md §3, "When")."""
+    """multiple * log(sqrt(n)) / gamma_{k*}(beta, 2) (docs/science.md §3, "When")."""
     k_star = dominant_mode(beta, 2)
     return multiple * math.log(math.sqrt(n)) / growth_rates(beta, 2, k_star, kind=kind)[-1]
 

@@ -1,4 +1,4 @@
-"""The sweep task `phase_diagram`: has a run collapsed to one cluster by time t? (SCIENCE.md §4)
+"""The sweep task `phase_diagram`: has a run collapsed to one cluster by time t? (docs/science.md §4)
 
 n tokens (32 by default) i.i.d. uniform on S^{dim-1} follow SA (or USA); at `observations` equally
 spaced times 0 .. t_end the task records the smallest pairwise inner product min_{i,j} <x_i, x_j>

@@ -30,7 +30,7 @@ def open_sweep(store) -> xr.Dataset:
 
 def cluster_counts(ds: xr.Dataset):
     """Mean number of clusters (± one standard deviation over seeds) against beta, one line per n,
-    with the predicted k* = argmax_k gamma_k (SCIENCE.md §3) as a step line."""
+    with the predicted k* = argmax_k gamma_k (docs/science.md §3) as a step line."""
     counts = ds["cluster_count"]
     others = [d for d in counts.dims if d not in ("beta", "n")]
     mean, spread = counts.mean(others), counts.std(others)

@@ -1,7 +1,7 @@
 """The generic sweep task `simulate`: one `attnflow.simulate` run per grid point.
 
 Records, at `observations` equally spaced times 0 .. t_end (dim `time`), any of the observables of
-`simulate` ("modes": |mu_k| = sqrt(S_k), k = 1..kmax, SCIENCE.md §3; "energy": E_beta, §1;
+`simulate` ("modes": |mu_k| = sqrt(S_k), k = 1..kmax, docs/science.md §3; "energy": E_beta, §1;
 "order_parameter": |mean x|), and/or "final_state": the tokens at t_end (dims `token`, `component`;
 padded with NaN up to the largest n of the grid).
 """

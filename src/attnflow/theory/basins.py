@@ -4,7 +4,7 @@ The USA velocity is the spherical gradient of the interaction potential
   Phi(x) = (1/beta) integral e^{beta<x,y>} dmu(y) = sum_k lambda_k N_k H_k(x),
 with lambda_k the Funk–Hecke factor, N_k the dimension of the degree-k harmonics and
 H_k(x) = (1/n) sum_j P_k(<x, x_j>) the degree-k part of the empirical measure (addition theorem,
-SCIENCE.md §3). In the linear phase H_k grows like e^{gamma_k t}, so at the end of that phase
+docs/science.md §3). In the linear phase H_k grows like e^{gamma_k t}, so at the end of that phase
   Phi_t(x) = sum_k lambda_k N_k e^{gamma_k t} H_k^{(0)}(x).
 Tokens flow up Phi_t: the tokens that share a local maximum of Phi_t form one cluster (its basin),
 and since the interaction is antisymmetric (on the circle sum_i dtheta_i/dt = 0 over an isolated

@@ -1,4 +1,4 @@
-"""The equiangular model (SCIENCE.md §4): n tokens with <x_i, x_j> = rho for all i != j.
+"""The equiangular model (docs/science.md §4): n tokens with <x_i, x_j> = rho for all i != j.
 
 The configuration is symmetric under every permutation of the tokens, and the
 dynamics commute with permutations, so it stays equiangular and reduces to an ODE
@@ -10,7 +10,7 @@ Pre-LN), with
   USA: a = e^beta / n,   b = e^{beta rho} / n.
 
 Then <A_i, x_i> = a + (n-1) b rho and <A_i, x_k> - <A_i, x_i> rho = b (1-rho)(1+(n-1)rho)
-for k != i, which gives, per normalisation scheme (SCIENCE.md §1):
+for k != i, which gives, per normalisation scheme (docs/science.md §1):
 
   post  (tokens on the sphere, dx_i/dt = P_{x_i} A_i):
         rho' = 2 b (1-rho) (1+(n-1)rho)                                     (E1)
@@ -21,7 +21,7 @@ for k != i, which gives, per normalisation scheme (SCIENCE.md §1):
         rho' = 2 b (1-rho) (1+(n-1)rho) / |A|,
         |A|^2 = a^2 + 2 (n-1) a b rho + (n-1) b^2 (1 + (n-2) rho)           (E3)
 
-(E1) is SCIENCE.md's SA and USA equation. Near rho = 1 (b -> 1/n for SA, e^beta/n
+(E1) is the SA and USA equation of docs/science.md §4. Near rho = 1 (b -> 1/n for SA, e^beta/n
 for USA; |A| -> 1 for SA, e^beta for USA; r grows linearly, r' -> 1 for SA, e^beta
 for USA):
 

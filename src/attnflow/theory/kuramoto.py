@@ -1,4 +1,4 @@
-"""Synchronisation at beta = 0 on the circle (SCIENCE.md §1, §2): the Kuramoto model, exactly.
+"""Synchronisation at beta = 0 on the circle (docs/science.md §1, §2): the Kuramoto model, exactly.
 
 At beta = 0 SA and USA coincide: dtheta/dt = -∫ sin(theta - theta') rho(theta') dtheta'
 = Im(e^{-i theta} Z), Z(t) = ∫ e^{i theta} rho_t(theta) dtheta, so r = |Z| = |mu_1| is the order

@@ -1,4 +1,4 @@
-"""Linear theory around the uniform measure (SCIENCE.md §3, Bruno–Pasqualotto–Agazzi 2024).
+"""Linear theory around the uniform measure (docs/science.md §3, Bruno–Pasqualotto–Agazzi 2024).
 
 Funk–Hecke factor of the kernel e^{beta<x,y>}/beta on degree-k harmonics:
   lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta,
@@ -42,7 +42,7 @@ def _log_scaled_bessel_ratio(k: np.ndarray, beta: float, dim: int) -> np.ndarray
 
 
 def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bool = False) -> np.ndarray:
-    """gamma_k(beta, d) for k = 1..kmax (SCIENCE.md §3); numpy array of length kmax.
+    """gamma_k(beta, d) for k = 1..kmax (docs/science.md §3); numpy array of length kmax.
 
     kind "usa": gamma_k = k (k+d-2) lambda_k(beta, d); "sa": gamma_k / Z_0(beta, d).
     scaled=True returns the USA rates times e^{-beta} (finite past beta ~ 700); SA rates
@@ -76,7 +76,7 @@ def dominant_mode(beta: float, dim: int) -> int:
 
 
 def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:
-    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (SCIENCE.md §3):
+    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (docs/science.md §3):
     the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
     degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
     _check(beta, dim, kmax)
@@ -87,7 +87,7 @@ def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) ->
 
 
 def emergence_time(beta: float, dim: int, n: int, kind: str = "usa") -> float:
-    """End of the linear phase from n i.i.d. uniform tokens (SCIENCE.md §3): the amplitudes start near
+    """End of the linear phase from n i.i.d. uniform tokens (docs/science.md §3): the amplitudes start near
     n^{-1/2} and the dominant one reaches O(1) at t = log(sqrt(n)) / gamma_{k*}."""
     _check(beta, dim)
     check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2, "n", n, "an integer >= 2")
@@ -107,7 +107,7 @@ class DominantModeInterval:
 
 
 def mode_transition(k: int, dim: int, near: float = 1.0) -> float:
-    """The beta where k* steps from k to k + 1 (SCIENCE.md §3): the root of log(gamma_k / gamma_{k+1}),
+    """The beta where k* steps from k to k + 1 (docs/science.md §3): the root of log(gamma_k / gamma_{k+1}),
     positive below and negative above, bracketed by halving and doubling from `near`, refined by Brent."""
     _check(near, dim, k)
 
@@ -124,7 +124,7 @@ def mode_transition(k: int, dim: int, near: float = 1.0) -> float:
 
 
 def dominant_mode_table(beta_max: float, dim: int, beta_min: float = 0.0) -> list[DominantModeInterval]:
-    """The rows of the table k*(beta) that meet [beta_min, beta_max] (SCIENCE.md §3). k* steps up one
+    """The rows of the table k*(beta) that meet [beta_min, beta_max] (docs/science.md §3). k* steps up one
     degree at a time, at the roots `mode_transition(k, dim)`, each found near the previous one."""
     _check(beta_max, dim)
     check(beta_max > 0, "beta_max", beta_max, "a finite number > 0")
@@ -143,7 +143,7 @@ def dominant_mode_table(beta_max: float, dim: int, beta_min: float = 0.0) -> lis
 
 def predicted_angles(x0, k: int) -> np.ndarray:
     """Circle: the k predicted cluster angles theta_m = (2 pi m - arg mu_k) / k in [0, 2 pi), sorted, with
-    mu_k = (1/n) sum_j e^{-i k theta_j(0)} (SCIENCE.md §3, "where the clusters form")."""
+    mu_k = (1/n) sum_j e^{-i k theta_j(0)} (docs/science.md §3, "where the clusters form")."""
     check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
     tokens, _ = to_tensor(x0, "x0")
     check(tokens.ndim == 2 and tokens.shape[1] == 2, "x0", f"array of shape {tuple(tokens.shape)}",
@@ -154,7 +154,7 @@ def predicted_angles(x0, k: int) -> np.ndarray:
 
 def harmonic_component(x0, k: int, points) -> np.ndarray:
     """The degree-k part of the empirical measure of x0 at `points` (m, d), up to a positive factor:
-    (1/n) sum_j P_k(<x, x_j>), P_k = C_k^{(d-2)/2} / C_k^{(d-2)/2}(1) (addition theorem, SCIENCE.md §3)."""
+    (1/n) sum_j P_k(<x, x_j>), P_k = C_k^{(d-2)/2} / C_k^{(d-2)/2}(1) (addition theorem, docs/science.md §3)."""
     tokens, _ = to_tensor(x0, "x0")
     where = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=tokens.dtype, device=tokens.device)
     rows = max(1, COMPONENT_BLOCK // tokens.shape[0])  # points per block: memory-bounded
@@ -199,7 +199,7 @@ def predicted_sites(x0, k: int, relative: float = 0.25, search_points: int = 400
     Circle: the k points at `predicted_angles(x0, k)`. Dimension d >= 3: the local maxima on the sphere of
     the degree-k component of the initial empirical measure (`harmonic_component`), found on a near-uniform
     search set of `search_points` points and refined by pattern search, keeping those whose value is at
-    least `relative` times the largest (SCIENCE.md §3).
+    least `relative` times the largest (docs/science.md §3).
     """
     check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
     check(0 <= relative <= 1, "relative", relative, "a number in [0, 1]")

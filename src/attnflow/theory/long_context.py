@@ -1,4 +1,4 @@
-"""One attention layer on equiangular tokens, and the long-context limit beta_n = gamma log n (SCIENCE.md §4).
+"""One attention layer on equiangular tokens, and the long-context limit beta_n = gamma log n (docs/science.md §4).
 
 Tokens with <x_i, x_j> = rho (i != j) go through one layer (attnflow.layer, norm "pre" or
 "post", identical on unit vectors): y_i = x_i + h A_i with A_i = a x_i + b sum_{j != i} x_j,

@@ -1,6 +1,6 @@
-"""Local clustering rates (SCIENCE.md §4): at a single cluster, and at two antipodal clusters.
+"""Local clustering rates (docs/science.md §4): at a single cluster, and at two antipodal clusters.
 
-**At a point mass.** Linearise the dynamics (SCIENCE.md §1, identity parameters) at
+**At a point mass.** Linearise the dynamics (docs/science.md §1, identity parameters) at
 x_i = z + e_i, |z| = 1, e_i tangent at z and small. Every weight e^{beta<x_i,x_j>}
 equals e^beta (1 + O(|e|^2)), and the SA weights are 1/n + w_ij with sum_j w_ij = 0, so
 the attention output is c (xbar + O(|e|^3)), c = e^beta (USA) or 1 (SA), and

@@ -1,4 +1,4 @@
-"""Second-order (weakly nonlinear) mode amplitudes on the circle, USA (SCIENCE.md §1, §3).
+"""Second-order (weakly nonlinear) mode amplitudes on the circle, USA (docs/science.md §1, §3).
 
 With M_k = (1/n) sum_j e^{i k theta_j} (M_0 = 1, M_{-k} = conj(M_k)) and the velocity
 dtheta/dt = sum_l w_l Im(M_l e^{-i l theta}), w_l = (2/beta) l I_l(beta), the moments obey the exact
