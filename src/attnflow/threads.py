@@ -5,7 +5,7 @@ other processes keep busy, a region waits for its slowest, descheduled thread (P
 per circle velocity made one evaluation 11x slower with two threads than with one). The policy:
 
 * `ATTNFLOW_NUM_THREADS=k` in the environment: always k threads (the user's override);
-* work below GRAIN per thread (token-modes, ~0.1 ms): one thread, no parallel region at all;
+* work below GRAIN per thread (token-modes, ~0.05 ms of one pass): one thread, no parallel region;
 * otherwise the count is chosen by measurement, per calling thread: the kernel runs alternately on one
   thread and on `min(cores, work / GRAIN)` threads for WINDOW calls each, the faster per unit of work
   is kept for the next EXPLOIT * WINDOW calls, then both are measured again. A machine that becomes
@@ -13,10 +13,11 @@ per circle velocity made one evaluation 11x slower with two threads than with on
   thread by more than the share of calls spent measuring the slower choice.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
-Numba's threading layer is set to "workqueue" unless NUMBA_THREADING_LAYER says otherwise: its workers
-sleep on a condition variable instead of spinning (GNU OpenMP spins at every barrier, stealing the
-time its descheduled partner needs). Workqueue does not allow two parallel regions at once, so a
-region is entered under a lock, and a thread that finds it taken runs serially.
+Numba's threading layer is set to "workqueue" (for the whole process) unless NUMBA_THREADING_LAYER says
+otherwise: its workers sleep on a condition variable instead of spinning, and it needs no OpenMP runtime
+next to PyTorch's. Measured on the 2-core machine (benchmarks/RESULTS.md, "busy"), "omp" is within the
+noise of it, quiet and busy; TBB was not installed. Workqueue does not allow two parallel regions at
+once, so a region is entered under a lock, and a thread that finds it taken runs serially.
 """
 
 from __future__ import annotations
