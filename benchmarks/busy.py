@@ -9,8 +9,10 @@ repeated runs:
 2. the kernel on 2 threads under each Numba threading layer (one subprocess per layer);
 3. the paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, `attnflow.simulate` whole, observables
    every 1e-3): as it is; with the observables' Fourier modes taken from the kernel's moments pass
-   (`circle.moments`, a proposed change to observables.fourier_modes, patched in here); and on the
-   PyTorch path over its first BASELINE_STEPS steps (scaled to 6000).
+   (`circle.moments`, a proposed change to observables.fourier_modes, patched in here); the same with
+   torch on one thread (a proposed change to simulate for the circle engine: its remaining tensor
+   operations, ~2e4 numbers each, open parallel regions that wait ~10 ms for a descheduled thread on a
+   busy machine); and on the PyTorch path over its first BASELINE_STEPS steps (scaled to 6000).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from attnflow.interaction import circle
 BETA, N = 5.0, 20_000
 LOAD_SECONDS = 300
 EVALUATION_SECONDS = 3.0  # each velocity variant is repeated for this long
-RUNS = 3  # paper runs per condition
-BASELINE_STEPS = 600
+RUNS = 2  # paper runs per condition
+BASELINE_STEPS = 300
 
 
 @contextlib.contextmanager
@@ -136,6 +138,9 @@ def paper_runs() -> dict[str, float]:
     times = {"kernel": float(np.median([paper_run() for _ in range(RUNS)]))}
     with patched(observables, "fourier_modes", kernel_fourier_modes):
         times["kernel, observables by circle.moments"] = float(np.median([paper_run() for _ in range(RUNS)]))
+        with torch_threads(1):
+            times["kernel, observables by circle.moments, torch on 1 thread"] = float(
+                np.median([paper_run() for _ in range(RUNS)]))
     with patched(circle, "angular_velocity", circle.torch_angular_velocity):
         times["PyTorch path"] = paper_run(BASELINE_STEPS)
     return times

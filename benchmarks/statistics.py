@@ -53,7 +53,7 @@ def timed(function, repeats=3):
 
 
 def main() -> None:
-    threads = torch.get_num_threads()
+    torch_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the experiment runs it
     theta = torch.stack([initial_angles(1_000_000, 0)])
     torch.testing.assert_close(batched_velocity(BETA, theta), plain_velocity(BETA, theta), rtol=1e-10, atol=1e-9)
@@ -62,7 +62,7 @@ def main() -> None:
     start = time.perf_counter()
     first_metastable_state(BETA, batch, 8)
     point = time.perf_counter() - start
-    torch.set_num_threads(threads)
+    torch.set_num_threads(torch_threads)
     print("## Statistics of the first metastable state (batched circle velocity; torch on one thread)\n")
     print(f"One velocity evaluation, beta = {BETA:g}, 1 seed x 10^6 tokens "
           f"({len(bessel_coefficients(BETA)[0])} harmonics):\n")
