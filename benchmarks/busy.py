@@ -162,6 +162,7 @@ def layer_timings(layer: str) -> dict[str, tuple[float, float]]:
 
 def main() -> None:
     torch_default = torch.get_num_threads()
+    background = os.getloadavg()[0]  # other jobs: "quiet" is only as quiet as the machine is
     theta = torch.rand(N, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 * math.pi
     quiet = velocity_variants(theta, torch_default)
     with busy():
@@ -173,7 +174,8 @@ def main() -> None:
     baseline = f"PyTorch path, {torch_default} threads (torch default)"
     print("## Quiet and busy machine (issue 12)\n")
     print(f"Busy: {os.cpu_count()} busy-loop processes (one per core) started by the benchmark. Threading: "
-          f"{threads.describe()}. Load average at the end: {os.getloadavg()[0]:.1f}.\n")
+          f"{threads.describe()}. Load average (1 min) at the start: {background:.1f}, at the end: "
+          f"{os.getloadavg()[0]:.1f}.\n")
     print(f"### One circle velocity evaluation, beta = {BETA:g}, n = {N} (USA, float64)\n")
     print("Median (mean) of repeated evaluations over 3 s each; speed-up: PyTorch path with torch's default "
           "threads / this, medians.\n")
