@@ -23,12 +23,6 @@ from scipy.special import ive
 from .. import threads
 from . import circle_kernel
 
-from .. import threads
-from . import circle_kernel
-
-from .. import threads
-from . import circle_kernel
-
 TRUNCATION = 1e-17
 
 
