@@ -224,7 +224,7 @@ def test_non_finite_state_stops_the_run_naming_beta_dt_dtype_and_time(tmp_path, 
         af.simulate(af.Model("usa", 5.0, 2), x0, t_end=0.1, dt=1e-3, method="euler", dtype="float32",
                     out=tmp_path / "r.nc", save_every=0.01, flush_seconds=0)
     message = str(info.value)
-    for word in ("beta=5", "dt=0.001", "float32", "t = 0.06"):
+    for word in ("beta=5", "dt=0.001", "float32", "t = 0.06"):  # observed every 1e-3 here
         assert word in message
     partial = load(partial_path(tmp_path / "r.nc"))
     assert partial.attrs["complete"] == 0 and "NonFiniteError" in partial.attrs["stopped"]

@@ -106,6 +106,8 @@ def test_circle_engine_in_several_blocks(kind, monkeypatch):
     from attnflow.interaction import circle
     x = af.init.uniform(250, 2, seed=6)
     expected = slow_velocity(kind, 5.0, x)
-    monkeypatch.setattr(circle, "CHUNK", 64)  # 4 blocks of tokens
-    v = af.velocity(af.Model(kind, 5.0, 2), x, engine="circle")
+    monkeypatch.setattr(circle, "CHUNK", 64)  # 4 blocks of tokens in the tensor path (CUDA, and the reference)
+    theta = torch.atan2(torch.as_tensor(x[:, 1]), torch.as_tensor(x[:, 0]))
+    omega = circle.torch_angular_velocity(kind, 5.0, theta).numpy()
+    v = omega[:, None] * np.stack([-np.sin(theta.numpy()), np.cos(theta.numpy())], axis=1)
     assert np.abs(v - expected).max() <= 1e-12 * max(1.0, np.abs(expected).max())

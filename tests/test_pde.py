@@ -222,3 +222,16 @@ def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ParameterError) as error:
         call()
     assert error.value.name == name
+
+
+def test_spectral_under_resolution_is_an_error_or_a_warning_with_its_time():
+    rho0 = pde.initial.uniform_noise(64, sigma=0.01, seed=0)
+    model = af.Model("usa", 5.0, 2)
+    with pytest.raises(pde.UnderResolvedError, match="t = "):
+        pde.solve(model, rho0, 0.5, method="spectral")
+    with pytest.warns(pde.UnderResolvedWarning, match="fv"):
+        ds = pde.solve(model, rho0, 0.5, method="spectral", underresolved="warn")
+    assert 0 < ds.attrs["underresolved_at"] < 0.5
+    assert ds.attrs["min_density"] < -1e-3 * ds.density.values.max()
+    fine = pde.solve(model, rho0, 0.2, method="fv")  # positive by construction: no such event
+    assert fine.attrs["underresolved_at"] == "none"

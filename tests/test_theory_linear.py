@@ -153,3 +153,33 @@ def test_finite_n_mode_prefers_a_planted_mode():
     rates = growth_rates(5.0, 2, 8)
     assert finite_n_mode(x, 5.0, kmax=8) == int(np.argmin(np.log(1 / amplitudes) / rates)) + 1 == 4
     assert dominant_mode(5.0, 2) == 3
+
+
+def _table_by_grid(beta_max, dim, points=4000):
+    """The slow, obvious k*(beta) table: k* on a fine grid, each change refined by bisection."""
+    grid = np.linspace(1e-3, beta_max, points)
+    modes = [dominant_mode(b, dim) for b in grid]
+    steps = []
+    for i in np.flatnonzero(np.diff(modes)):
+        low, high = grid[i], grid[i + 1]
+        for _ in range(60):
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if dominant_mode(middle, dim) == modes[i] else (low, middle)
+        steps.append((modes[i], modes[i + 1], 0.5 * (low + high)))
+    return steps
+
+
+@pytest.mark.parametrize("dim", [2, 3, 8])
+def test_dominant_mode_table_equals_a_grid_search(dim):
+    rows = dominant_mode_table(40.0, dim)
+    steps = _table_by_grid(40.0, dim)
+    assert [(a.k, b.k) for a, b in zip(rows, rows[1:])] == [(k, k_next) for k, k_next, _ in steps]
+    assert np.allclose([a.beta_end for a in rows[:-1]], [b for _, _, b in steps], rtol=1e-9)
+
+
+def test_dominant_mode_table_near_a_large_beta_is_fast_and_consistent():
+    rows = dominant_mode_table(1e6 + 5000, 2, beta_min=1e6 - 5000)
+    for row in rows[:-1]:
+        assert dominant_mode(row.beta_start * (1 + 1e-9) + 1e-9, 2) == row.k
+        assert dominant_mode(row.beta_end * (1 - 1e-9), 2) == row.k
+        assert dominant_mode(row.beta_end * (1 + 1e-9), 2) == row.k + 1

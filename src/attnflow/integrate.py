@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from . import observables as obs
-from . import sphere
+from . import sphere, threads
 from ._array import resolve_device, resolve_dtype, to_tensor
 from .errors import NonFiniteError, ParameterError, check
 from .flow import make_flow
@@ -34,7 +34,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
              rtol: float = 1e-6, atol: float = 1e-9, seed: int = 0, kmax: int = 10,
              observables=("modes", "energy"), out=None, progress: Callable[[float, float], None] | None = None,
              device=None, dtype=None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET,
-             overwrite: bool = False, resume: bool = False, flush_seconds: float = 5.0):
+             overwrite: bool = False, resume: bool = False, flush_seconds: float = 5.0,
+             max_steps: int = 10**7):
     """Integrate the dynamics of `model` from tokens `x0` up to time `t_end` (docs/science.md §1).
 
     method         "euler" (explicit, along geodesics: the seed's scheme), "rk4" (classical,
@@ -53,6 +54,7 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
                    parameters and x0 are required, and the result equals an uninterrupted run bit for bit
                    (the noise generator's state is part of the checkpoint)
     progress       optional callback progress(t, t_end)
+    max_steps      dopri5: the most steps (accepted and rejected) the run may take; more is an error
     Returns an xarray.Dataset (see io.py) with the model, solver and seed in attrs.
     A state that becomes non-finite stops the run with `NonFiniteError` (naming beta, dt, dtype and
     the time); with `out`, the finished part stays in the partial store, marked incomplete.
@@ -75,6 +77,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     unknown = [name for name in observables if name not in OBSERVABLES]
     check(not unknown, "observables", unknown, f"a subset of {', '.join(OBSERVABLES)}")
     if method == "dopri5":
+        check(isinstance(max_steps, (int, np.integer)) and not isinstance(max_steps, bool) and max_steps >= 1,
+              "max_steps", max_steps, "an integer >= 1")
         _positive("rtol", rtol)
         _positive("atol", atol)
     save_every = t_end / 50 if save_every is None else save_every
@@ -131,18 +135,19 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     def guard(t, y):
         if y is None or not bool(torch.isfinite(y).all()):
             raise NonFiniteError(
-                f"the state became non-finite at t = {t:.6g} (beta={model.beta:g}, dt={dt}, dtype={attrs['dtype']}, "
+                f"the state became non-finite by t = {t:.6g} (beta={model.beta:g}, dt={dt}, dtype={attrs['dtype']}, "
                 f"kind={model.kind}, engine={chosen}): the run cannot be represented; try a smaller dt, "
                 "float64 or a smaller beta")
 
     loop = _Loop(flow, float(t_end), recorder, observe, guard, progress)
     started = wallclock.perf_counter()
     try:
-        if method in FIXED_STEP:
-            stats = loop.fixed(FIXED_STEP[method], flow.encode(x), float(dt), save_every, observe_every,
-                               model.diffusion > 0, torch.Generator().manual_seed(seed))
-        else:
-            stats = loop.adaptive(flow.encode(x), dt, save_every, observe_every, rtol, atol)
+        with threads.torch_threads(1 if chosen == "circle" and x.device.type == "cpu" else None):
+            if method in FIXED_STEP:
+                stats = loop.fixed(FIXED_STEP[method], flow.encode(x), float(dt), save_every, observe_every,
+                                   model.diffusion > 0, torch.Generator().manual_seed(seed))
+            else:
+                stats = loop.adaptive(flow.encode(x), dt, save_every, observe_every, rtol, atol, max_steps)
     except BaseException as error:
         where = recorder.abandon(f"{type(error).__name__}: {error}")
         if where is not None:
@@ -183,7 +188,8 @@ class _Loop:
             if noisy:
                 y = flow.brownian(y, h, generator)
             t = min(k * dt, t_end)
-            self.guard(t, y)
+            if k % observe_stride == 0 or k % save_stride == 0 or k == steps:
+                self.guard(t, y)  # a NaN or inf stays so: checked before anything is recorded
             if k % observe_stride == 0 or k == steps:
                 self.observe(t, y)
                 if self.progress is not None:
@@ -192,7 +198,7 @@ class _Loop:
                 self.save(t, y, step=k, generator=generator.get_state())
         return {"steps": steps, "rejected_steps": 0}
 
-    def adaptive(self, y, dt, save_every, observe_every, rtol, atol):
+    def adaptive(self, y, dt, save_every, observe_every, rtol, atol, max_steps):
         """Dormand–Prince with the standard controller, landing exactly on every save/observe time."""
         t_end, flow = self.t_end, self.flow
         observe_count = math.floor(t_end / observe_every + 1e-9) if t_end > 0 else 0
@@ -219,6 +225,9 @@ class _Loop:
             targets = targets[targets > t]
         for target in targets:
             while t < target * (1 - 1e-14):
+                if steps + rejected >= max_steps:
+                    raise NonFiniteError(f"dopri5 took max_steps={max_steps} steps by t = {t:.6g} of {t_end:g}: the "
+                                         "dynamics is too stiff for these tolerances; raise max_steps or rtol")
                 h_step = min(h, target - t)
                 y_new, error, k_new = dopri5_step(flow, y, h_step, k1)
                 ratio = error_ratio(flow, y_new, error, rtol, atol)

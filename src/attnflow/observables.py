@@ -22,6 +22,7 @@ from scipy.special import sph_harm_y
 from . import sphere
 from ._array import to_tensor
 from .errors import check
+from .interaction import circle
 from .interaction.circle import bessel_coefficients
 from .interaction.dense import DEFAULT_MEMORY_BUDGET, _block_rows
 
@@ -36,10 +37,7 @@ def _tokens(x) -> torch.Tensor:
 
 def fourier_modes(x, kmax: int) -> np.ndarray:
     """mu_k = (1/n) sum_j e^{-i k theta_j}, k = 1..kmax, for (n, 2) tokens on the circle."""
-    theta = sphere.angles(_tokens(x))
-    k = torch.arange(1, kmax + 1, dtype=theta.dtype, device=theta.device)
-    phase = k[:, None] * theta[None, :]
-    return (torch.cos(phase).mean(1) - 1j * torch.sin(phase).mean(1)).cpu().numpy()
+    return np.conj(circle.moments(sphere.angles(_tokens(x)), kmax))  # mu_k = conj(m_k): the engine's moments
 
 
 def gegenbauer_sequence(dim: int, t: torch.Tensor):
@@ -120,18 +118,20 @@ def energy(x, beta: float, scaled: bool = False) -> float:
         return 0.5 * order_parameter(tokens) ** 2
     check(scaled or beta <= MAX_EXP, "beta", beta, f"at most {MAX_EXP:.4g} for the energy E_beta in float64 "
                                                    "(e^beta overflows): use scaled=True for e^(-beta) E_beta")
-    factor = 1.0 if scaled else math.exp(beta)
+    shift = 0.0 if scaled else beta  # e^beta applied in logarithms: e^709 * n^2 would overflow first
     if tokens.shape[1] == 2:
         _, b, i0 = bessel_coefficients(float(beta))
         power = np.abs(fourier_modes(tokens, len(b))) ** 2
-        return factor * (i0 + float(np.dot(b, power))) / (2 * beta)
+        return math.exp(shift + math.log(i0 + float(np.dot(b, power))) - math.log(2 * beta))
     n = tokens.shape[0]
     rows = _block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
     total = 0.0
     for start in range(0, n, rows):
-        inner = tokens[start:start + rows] @ tokens.T
+        inner = (tokens[start:start + rows] @ tokens.T).clamp_(max=1.0)
+        diagonal = torch.arange(inner.shape[0], device=inner.device)
+        inner[diagonal, start + diagonal] = 1.0  # <x_i, x_i> = 1 exactly: rounding would matter at large beta
         total += float(torch.exp(beta * (inner - 1)).sum(dtype=torch.float64))
-    return factor * total / (2 * beta * n**2)
+    return math.exp(shift + math.log(total) - math.log(2 * beta * n**2))
 
 
 def r0(x) -> float:

@@ -109,3 +109,18 @@ def describe() -> str:
     layer = os.environ.get("NUMBA_THREADING_LAYER", numba.config.THREADING_LAYER)
     return (f"Numba {numba.__version__}, layer {layer}, pool of {numba.config.NUMBA_NUM_THREADS} threads, "
             f"{ENVIRONMENT}={os.environ.get(ENVIRONMENT, '(unset: measured choice)')}")
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """PyTorch's intra-op thread count inside the block (None: unchanged), restored after. A time loop whose
+    heavy work runs in a compiled kernel keeps torch on one thread: its remaining small tensor operations
+    (~2e4 numbers) each open a parallel region, which waits ~10 ms for a descheduled thread on a busy machine."""
+    import torch
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

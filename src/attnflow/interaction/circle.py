@@ -21,9 +21,11 @@ import torch
 from scipy.special import ive
 
 from .. import threads
+from ..errors import ParameterError
 from . import circle_kernel
 
 TRUNCATION = 1e-17
+MAX_MODES = 2**14  # I_k(beta) e^{-beta} ~ e^{-k^2 / 2 beta}: enough up to beta ~ 3 10^6
 
 
 @lru_cache(maxsize=64)
@@ -45,7 +47,11 @@ def bessel_coefficients(beta: float) -> tuple[np.ndarray, np.ndarray, float]:
             k = k[: max(m, 1)]
             scaled = scaled[: max(m, 1)]
             return 2 * k * scaled / beta, 2 * scaled, float(ive(0, beta))
-        k = np.arange(1, 2 * k[-1] + 1)
+        if k[-1] >= MAX_MODES:
+            raise ParameterError("beta", beta, f"a value whose Fourier–Bessel series converges within {MAX_MODES} "
+                                               "modes (beta up to about 10^6) for the circle engine; use "
+                                               "engine='dense'")
+        k = np.arange(1, min(2 * k[-1], MAX_MODES) + 1)
 
 
 class _Workspace(threading.local):

@@ -10,6 +10,7 @@
 from . import initial
 from .distance import wasserstein1
 from .kernels import Kernel, grid
-from .solve import SOLVERS, mass, mode_amplitudes, solve
+from .solve import SOLVERS, UnderResolvedError, UnderResolvedWarning, mass, mode_amplitudes, solve
 
-__all__ = ["Kernel", "SOLVERS", "grid", "initial", "mass", "mode_amplitudes", "solve", "wasserstein1"]
+__all__ = ["Kernel", "SOLVERS", "UnderResolvedError", "UnderResolvedWarning", "grid", "initial", "mass", "mode_amplitudes",
+           "solve", "wasserstein1"]

@@ -24,7 +24,8 @@ from ..errors import check
 from ..model import KINDS
 from ..observables import MAX_EXP, fourier_modes, gegenbauer_power, normalized_gegenbauer
 
-COMPONENT_BLOCK = 2**22  # point x token entries per block of `harmonic_component`
+COMPONENT_BLOCK = 2**22
+MAX_SEARCH_BETA = 1e9  # dominant_mode compares degrees up to 8 + 4 sqrt(beta): 1.3e5 at most  # point x token entries per block of `harmonic_component`
 
 
 def _check(beta, dim, kmax=1):
@@ -38,7 +39,7 @@ def _check(beta, dim, kmax=1):
 def _log_scaled_bessel_ratio(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
     """log( Gamma(d/2) (2/beta)^{d/2-1} ive(k + d/2 - 1, beta) / beta ) = log(lambda_k e^{-beta})."""
     nu = k + dim / 2 - 1
-    return gammaln(dim / 2) + (dim / 2 - 1) * np.log(2 / beta) + log_ive(nu, beta) - np.log(beta)
+    return gammaln(dim / 2) + (dim / 2 - 1) * (np.log(2) - np.log(beta)) + log_ive(nu, beta) - np.log(beta)
 
 
 def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bool = False) -> np.ndarray:
@@ -71,6 +72,8 @@ def _check_unscaled(beta: float, scaled: bool) -> None:
 def dominant_mode(beta: float, dim: int) -> int:
     """k* = argmax_k gamma_k(beta, d) (the same for SA and USA)."""
     _check(beta, dim)
+    check(beta <= MAX_SEARCH_BETA, "beta", beta, f"at most {MAX_SEARCH_BETA:g} for k* (it grows like sqrt(beta), "
+                                                 "and every degree up to 4 sqrt(beta) is compared)")
     kmax = int(8 + 4 * np.sqrt(beta + 1))  # k* grows like sqrt(beta)
     return int(np.argmax(growth_rates(beta, dim, kmax, kind="sa"))) + 1
 
