@@ -23,7 +23,7 @@ runner = CliRunner()
 
 
 def fake_experiment(name, beta):
-    def run(out: Path, scale: str) -> Section:
+    def run(out: Path, scale: str, progress=None) -> Section:
         figure, ax = plt.subplots()
         ax.plot([0, 1], [0, beta])
         figure.savefig(out / f"{name}.png")
@@ -57,6 +57,7 @@ def test_reproduce_writes_report_html_and_summary(tmp_path, fakes):
     encoded = base64.b64encode((out / "first.png").read_bytes()).decode()
     assert encoded in page and page.count("data:image/png;base64,") == 2
     assert "<table>" in page and "<td>7.0</td>" in page
+    assert "attnflow reproduce --quick --out" in page  # the provenance block names the command
 
 
 def test_reproduce_only_and_full(tmp_path, fakes):
@@ -75,12 +76,33 @@ def test_reproduce_unknown_experiment_exits_2_without_traceback(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_markdown_to_html_subset(tmp_path):
-    page = markdown_to_html("# T\n\ntext with `code` and **bold**\n\n- one\n- two\n\n![m](missing.png)\n\n"
+def test_markdown_to_html_renders_commonmark_tables_math_and_captioned_figures(tmp_path):
+    figure, ax = plt.subplots()
+    figure.savefig(tmp_path / "f.png")
+    plt.close(figure)
+    page = markdown_to_html("# T\n\ntext with `code` and **bold**, rate $e^{\\gamma_k t}$ and $a_k b_k$\n\n"
+                            "- one\n- two\n\n![m](missing.png)\n\n![growth of $\\mu_k$](f.png)\n\n"
                             "```\na < b\n```\n", tmp_path)
-    assert "<pre>a &lt; b</pre>" in page
-    assert "<h1>T</h1>" in page and "<code>code</code>" in page and "<b>bold</b>" in page
+    assert "<pre><code>a &lt; b\n</code></pre>" in page
+    assert "<h1>T</h1>" in page and "<code>code</code>" in page and "<strong>bold</strong>" in page
+    assert '<span class="math inline">e^{\\gamma_k t}</span>' in page  # underscores untouched, for KaTeX
+    assert '<span class="math inline">a_k b_k</span>' in page
     assert "<li>two</li>" in page and "missing figure" in page
+    assert '<figcaption><b>Figure 1.</b> growth of <span class="math inline">\\mu_k</span></figcaption>' in page
+
+
+def test_report_html_bundles_katex_and_provenance_and_formats_percentages(tmp_path):
+    from attnflow.experiments.report import percent_change
+
+    write_report([], tmp_path, "quick")
+    page = (tmp_path / "report.html").read_text()
+    assert "katex.render" in page and "data:font/woff2;base64," in page and "url(fonts/" not in page
+    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page  # nothing fetched
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["provenance"]) == {"attnflow", "commit", "command", "date", "machine"}
+    assert summary["provenance"]["command"] in (tmp_path / "report.md").read_text()
+    assert [percent_change(v, 1.0) for v in (0.9999, 1.0, 1.2, 0.5, 1.0312)] == \
+        ["−0.01%", "0%", "+20%", "−50%", "+3.1%"]
 
 
 def test_write_report_without_sections(tmp_path):

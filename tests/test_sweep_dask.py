@@ -6,6 +6,7 @@ store; 1 and 2 workers give the same store; a failing point is recorded and repo
 """
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -88,7 +89,13 @@ def dask_cluster(workers: int):
 
 
 def store_bytes(path: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    """Every file of the store, byte for byte, except the creation line `history` (its time and command)."""
+    files = {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    for name in (".zattrs", ".zmetadata"):
+        metadata = json.loads(files[name])
+        (metadata.get("metadata", {}).get(".zattrs") or metadata).pop("history")
+        files[name] = json.dumps(metadata, sort_keys=True).encode()
+    return files
 
 
 def done_count(path: Path) -> int:

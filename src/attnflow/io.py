@@ -6,8 +6,10 @@ A particle run is an `xarray.Dataset` with
   mode_amplitude  ("obs_time", "mode")             observables on their own, finer time grid
   energy, ...     ("obs_time",)
 and every model, solver and seed parameter in `attrs`, with `attnflow_output` (what the file
-holds, see `outputs.py`), `attnflow_version` and `complete`. Files are NetCDF (`.nc`) or Zarr
-(`.zarr`) by extension.
+holds, see `outputs.py`), `complete`, and the provenance and CF attributes of `provenance.py`
+(`Conventions`, `history`: when and by which command or call, `source`: version and git commit);
+`token` and `component` are integer coordinates, and every variable has `long_name` and `units`.
+Files are NetCDF (`.nc`) or Zarr (`.zarr`) by extension.
 
 A run with an output path streams into `<stem>.partial.zarr` beside the target: every snapshot
 is on disk at most `flush_seconds` after it is taken, together with the attributes (`complete = 0`,
@@ -21,21 +23,23 @@ checkpoint to the same bits as an uninterrupted run.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from contextlib import contextmanager
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 import zarr
 
+from . import provenance
 from .errors import ParameterError
 from .outputs import MARK, check_target, check_writable_parent, publish, remove, written_by_attnflow
+from .provenance import annotate
+from .provenance import attr_value as _attr_value
 
 FORMATS = (".nc", ".zarr")
 RUN = "particle-run"
-VERSION = version("attnflow")
 
 
 def check_path(path, parameter: str = "out") -> Path:
@@ -55,12 +59,15 @@ def partial_path(path) -> Path:
 
 def save(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
     """Write `ds` to NetCDF or Zarr according to the extension, under a temporary name renamed into
-    place when complete. An existing path is replaced only if attnflow wrote it and `overwrite`."""
+    place when complete. An existing path is replaced only if attnflow wrote it and `overwrite`.
+    Provenance attributes `ds` lacks are added (`provenance.attributes`), with the attributes of an
+    enclosing `provenance.recording` block, and `long_name`/`units` on the variables attnflow knows."""
     path = check_path(path)
     kind = ds.attrs.get(MARK, "dataset")
     check_target(path, "out", kind, overwrite)
-    ds = ds.copy()
-    ds.attrs = {**ds.attrs, MARK: kind, "attnflow_version": VERSION}
+    ds = annotate(ds.copy())
+    added = {**provenance.recorded_attrs(), **provenance.attributes(f"attnflow.io.save(<Dataset>, {str(path)!r})")}
+    ds.attrs = {**{k: _attr_value(v) for k, v in added.items()}, **ds.attrs, MARK: kind}
     temporary = path.with_name(f".{path.name}.writing")
     if temporary.exists() and written_by_attnflow(temporary) is not None:
         remove(temporary, written_by_attnflow(temporary))
@@ -91,15 +98,6 @@ def load(path, parameter: str = "path") -> xr.Dataset:
                                                    f"{error})") from None
 
 
-def _attr_value(value):
-    if isinstance(value, bool):
-        return int(value)
-    if value is None:
-        return "none"
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
 
 class RunRecorder:
     """Collects snapshots and observations of a particle run; optionally streams them to `path`.
@@ -108,8 +106,12 @@ class RunRecorder:
     that restarts the run from it (a dict of arrays and numbers)."""
 
     def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0, overwrite: bool = False):
-        self.attrs = {key: _attr_value(value) for key, value in attrs.items()}
-        self.attrs.update({MARK: RUN, "attnflow_version": VERSION})
+        recorded = provenance.recorded_attrs()
+        call = provenance.python_call("attnflow.simulate", {"x0": f"<{attrs.get('n')} x {dim} array: the first "
+                                                                   "snapshot>", **attrs})
+        self.attrs = {key: _attr_value(value)
+                      for key, value in {**attrs, **recorded, **provenance.attributes(call)}.items()}
+        self.attrs[MARK] = RUN
         self.dim = dim
         self.times, self.positions = [], []
         self.obs_times, self.observations = [], {}
@@ -144,7 +146,7 @@ class RunRecorder:
         group = zarr.open_group(str(store), mode="r")
         stored = dict(group.attrs)
         differing = sorted(key for key, value in recorder.attrs.items()
-                           if key not in ("attnflow_version",) and _comparable(stored.get(key)) != _comparable(value))
+                           if key not in provenance.KEYS and _comparable(stored.get(key)) != _comparable(value))
         if differing:
             key = differing[0]
             raise ParameterError(key, recorder.attrs[key], f"the value of the interrupted run in {store}: "
@@ -152,6 +154,8 @@ class RunRecorder:
         if "checkpoint" not in group or int(stored.get("saved_snapshots", 0)) == 0:
             raise ParameterError("resume", str(path), f"an interrupted run with a checkpoint ({store} has none yet: "
                                                       "start again with --overwrite)")
+        resumed_by = recorder.attrs["history"].split(": ", 1)[1]
+        recorder.attrs["history"] = f"{stored.get('history', '')}\n{provenance.now()}: resumed by {resumed_by}".strip()
         count, observed = int(stored["saved_snapshots"]), int(stored["saved_observations"])
         recorder.times = [float(t) for t in group["time"][:count]]
         recorder.positions = list(group["x"][:count])
@@ -185,7 +189,8 @@ class RunRecorder:
         data = {"x": (("time", "token", "component"), x)}
         if self.dim == 2:
             data["angle"] = (("time", "token"), np.mod(np.arctan2(x[..., 1], x[..., 0]), 2 * np.pi))
-        return xr.Dataset(data, coords={"time": self.times[start:]})
+        coords = {"time": self.times[start:], "token": np.arange(x.shape[1]), "component": np.arange(x.shape[2])}
+        return annotate(xr.Dataset(data, coords=coords))
 
     def _observables(self, start: int, stop: int | None = None) -> xr.Dataset:
         data = {}
@@ -197,7 +202,7 @@ class RunRecorder:
         if any(np.ndim(v[0]) == 1 for v in self.observations.values()):
             width = max(len(v[0]) for v in self.observations.values() if np.ndim(v[0]) == 1)
             coords["mode"] = np.arange(1, width + 1)
-        return xr.Dataset(data, coords=coords)
+        return annotate(xr.Dataset(data, coords=coords))
 
     def flush(self, extra_attrs: dict | None = None) -> None:
         """Write what is not on disk yet: snapshots, observations up to the last snapshot, the
@@ -215,7 +220,8 @@ class RunRecorder:
             if self._flushed_snapshots == 0:
                 positions.to_zarr(self.store, mode="w-", zarr_format=2, consolidated=False)
             else:
-                positions.to_zarr(self.store, append_dim="time", zarr_format=2, consolidated=False)
+                positions.drop_vars(["token", "component"]).to_zarr(self.store, append_dim="time", zarr_format=2,
+                                                                    consolidated=False)
             self._flushed_snapshots = len(self.times)
         self._flush_observations()
         group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
@@ -256,7 +262,7 @@ class RunRecorder:
 
     def finish(self, extra_attrs: dict | None = None) -> xr.Dataset:
         """The whole run as a Dataset; a streamed run is completed and moved to its target."""
-        ds = xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop")
+        ds = annotate(xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop"))
         ds.attrs = {**self.attrs, **{k: _attr_value(v) for k, v in (extra_attrs or {}).items()}, "complete": 1}
         if self.store is None:
             return ds
@@ -287,13 +293,23 @@ class RunRecorder:
 
 @contextmanager
 def _signals_deferred():
-    """Hold SIGINT and SIGTERM in this thread while the block runs; they are delivered after it."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """Hold SIGINT and SIGTERM while the block runs; they are delivered after it, to the handlers in place
+    before. (Python-level handlers rather than a signal mask: zarr writes from its own I/O threads, and a
+    signal the kernel delivers to one of them would still interrupt the main thread mid-write.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are handled in the main thread only
+        return
+    received = []
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in received:
+            signal.raise_signal(number)
 
 
 def _comparable(value):

@@ -40,8 +40,10 @@ def trajectories(time, angles, sites=None, ax=None, tokens: int = 300, seed: int
     paths = angles[:, chosen].copy()
     paths[1:][np.abs(np.diff(paths, axis=0)) > np.pi] = np.nan  # no vertical jumps across the wrap
     ax.plot(time, paths, color="k", lw=0.3, alpha=0.5)
-    for site in [] if sites is None else np.mod(sites, 2 * np.pi):
-        ax.axhline(site, color="tab:red", ls="--", lw=1)
+    for number, site in enumerate([] if sites is None else np.mod(sites, 2 * np.pi)):
+        ax.axhline(site, color="tab:red", ls="--", lw=1, label="predicted sites" if number == 0 else None)
+    if sites is not None and len(sites):
+        ax.legend(fontsize=7, loc="upper right")
     ax.set(xlabel="t", ylabel="θ", ylim=(0, 2 * np.pi), xlim=(time[0], time[-1]))
     return ax
 
@@ -60,7 +62,8 @@ def sphere_map(x, sites=None, field=None, ax=None, label: str | None = None):
     if sites is not None and len(sites):
         sites = np.asarray(sites)
         ax.scatter(np.arctan2(sites[:, 1], sites[:, 0]), sites[:, 2], s=90, marker="*", c="gold",
-                   edgecolors="k", linewidths=0.7)
+                   edgecolors="k", linewidths=0.7, label="predicted sites")
+        ax.legend(fontsize=7, loc="upper right")
     ax.set(xlabel="azimuth", ylabel="z", xlim=(-np.pi, np.pi), ylim=(-1, 1), title=label)
     return ax
 
@@ -68,11 +71,13 @@ def sphere_map(x, sites=None, field=None, ax=None, label: str | None = None):
 def angle_histogram(angles, sites=None, ax=None, bins: int = 200, label: str | None = None):
     """Density histogram of angles in [0, 2 pi), with `sites` as dashed vertical lines."""
     ax = _axes(ax)
-    ax.hist(np.mod(angles, 2 * np.pi), bins=bins, range=(0, 2 * np.pi), density=True, color="tab:blue")
-    for site in [] if sites is None else np.mod(sites, 2 * np.pi):
-        ax.axvline(site, color="tab:red", ls="--", lw=1)
-    ax.axhline(1 / (2 * np.pi), color="0.5", lw=0.8)
+    ax.hist(np.mod(angles, 2 * np.pi), bins=bins, range=(0, 2 * np.pi), density=True, color="tab:blue",
+            label="tokens")
+    for number, site in enumerate([] if sites is None else np.mod(sites, 2 * np.pi)):
+        ax.axvline(site, color="tab:red", ls="--", lw=1, label="predicted sites" if number == 0 else None)
+    ax.axhline(1 / (2 * np.pi), color="0.5", lw=0.8, label="uniform density 1/(2π)")
     ax.set(xlabel="θ", ylabel="density", xlim=(0, 2 * np.pi), title=label)
+    ax.legend(fontsize=7, loc="upper right")
     return ax
 
 

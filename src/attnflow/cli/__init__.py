@@ -1,29 +1,76 @@
 """The `attnflow` command line: thin Typer commands that parse, call the library, and report.
 
-Each command lives in its own module and registers itself on `app`; bad input
-(any `AttnflowError`) becomes one line on stderr and exit status 2.
+Each command lives in its own module and registers itself on `app`; bad input (any
+`AttnflowError`, and a value outside an option's choices) becomes one line on stderr and exit
+status 2. Choice options are enums, so `--help` lists their values.
 """
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 from contextlib import contextmanager
+from enum import Enum
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import AttnflowError
+from ..progress import Progress
+from ..provenance import VERSION, commit
+
+try:  # typer >= 0.25 vendors click as typer._click; earlier versions use click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError
+    from click.globals import get_current_context
 
 app = typer.Typer(help="attnflow: tokens of a transformer as interacting particles on the sphere.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
+_ARGV: list[str] | None = None  # the arguments of the `attnflow` script, as typed (set by `main`)
+
+
+def choices(name: str, values) -> type[Enum]:
+    """A str Enum of `values` for a Typer option: `--help` lists them, another value exits 2."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+def _version(value: bool) -> None:
+    if value:
+        head = commit()
+        console.print(f"attnflow {VERSION}" + ("" if head == "unknown" else f" (git {head})"), highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version (and git commit) and exit.")) -> None:
     """Simulate attention dynamics, solve the mean-field PDE, compare with the theory."""
+
+
+def command_line() -> str:
+    """The command line of this invocation: as typed when run as the `attnflow` script, else (Typer's
+    test runner) rebuilt from the parsed options, every one explicit."""
+    if _ARGV is not None:
+        return shlex.join(["attnflow", *_ARGV])
+    ctx = get_current_context()
+    words = ["attnflow", ctx.info_name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or param.name in ("help",):
+            continue
+        if param.param_type_name == "argument":
+            words.append(str(value))
+        elif getattr(param, "is_flag", False):
+            flag = param.opts[0] if value else (param.secondary_opts or [None])[0]
+            words += [flag] if flag else []
+        else:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                words += [param.opts[0], str(item.value if isinstance(item, Enum) else item)]
+    return shlex.join(words)
 
 
 def fail(message: str) -> None:
@@ -32,25 +79,9 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-@contextmanager
-def progress_bar(label: str, total: float):
-    """A rich progress bar over [0, total], shown from the first update on (so that input
-    errors raised before any work print alone). Yields `update(done, total)`."""
-    state = {}
-
-    def update(done: float, _total: float = total) -> None:
-        if not state:
-            state["bar"] = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.fields[at]}"),
-                                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task(label, total=max(total, 1e-300), at="")
-        state["bar"].update(state["task"], completed=done, at=f"{done:.4g} / {total:.4g}")
-
-    try:
-        yield update
-    finally:
-        if state:
-            state["bar"].stop()
+def progress_bar(label: str) -> Progress:
+    """The progress of a run on stderr: a bar on a terminal, a plain line every 10 s (or 10%) in a log."""
+    return Progress(label, console=console)
 
 
 def _terminate(signum, frame) -> None:
@@ -75,15 +106,27 @@ def reporting_interrupts():
 
 def main() -> None:
     """Entry point of the `attnflow` script: bad input exits 2 with one line (SIGTERM is Ctrl-C)."""
+    global _ARGV
     signal.signal(signal.SIGTERM, _terminate)
+    _ARGV = sys.argv[1:]
     try:
-        app()
+        status = app(standalone_mode=False)
     except AttnflowError as error:
         console.print(f"[bold red]error:[/] {error}{_partial(error)}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except NoArgsIsHelpError as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except ClickException as error:  # a value outside an option's choices, an unknown option, ...
+        message = error.format_message().replace("Value error, ", "")  # Typer's choice check words it so
+        console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
 from . import sweep  # noqa: E402,F401
 from . import pde  # noqa: E402,F401
-from . import predict, reproduce  # noqa: E402,F401
+from . import predict, reproduce, rerun  # noqa: E402,F401

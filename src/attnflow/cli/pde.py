@@ -9,13 +9,16 @@ import typer
 from rich.table import Table
 
 from ..io import check_path, save
-from ..model import Model
+from ..model import KINDS, Model
 from ..outputs import check_target, check_writable_parent
-from ..pde import initial, solve
+from ..pde import solve
+from ..pde.solve import SOLVERS
 from ..plots import check_figure_path
-from . import app, console, fail, progress_bar, reporting_interrupts
+from ..provenance import recording
+from ..rerun import DENSITY_INITS, initial_density
+from . import app, choices, command_line, console, fail, progress_bar, reporting_interrupts
 
-INITS = ("noise", "modes")
+Kind, Method, Init = choices("Kind", KINDS), choices("PdeMethod", SOLVERS), choices("PdeInit", DENSITY_INITS)
 
 
 @app.command(epilog="Examples:\n\n"
@@ -24,11 +27,11 @@ INITS = ("noise", "modes")
                     "--amplitudes 1e-3,1e-3,1e-3,1e-3")
 def pde(
     beta: float = typer.Option(5.0, help="Inverse temperature beta >= 0."),
-    kind: str = typer.Option("usa", help="Dynamics: usa or sa."),
+    kind: Kind = typer.Option("usa", help="Dynamics (docs/science.md §2)."),
     diffusion: float = typer.Option(0.0, help="Diffusion D >= 0 (adds D d^2 rho / d theta^2)."),
-    method: str = typer.Option("fv", help="fv (finite volumes), spectral, or lax-friedrichs (the seed's)."),
+    method: Method = typer.Option("fv", help="fv (finite volumes), spectral, or lax-friedrichs (the seed's)."),
     grid: int = typer.Option(1024, help="Number N of grid points (cells) on the circle."),
-    init: str = typer.Option("noise", help="Initial density: noise (1/2pi + sigma white noise) or modes."),
+    init: Init = typer.Option("noise", help="Initial density: noise (1/2pi + sigma white noise) or modes."),
     sigma: float = typer.Option(0.01, help="White-noise amplitude for --init noise."),
     noise_points: int = typer.Option(None, help="Draw the noise on this many points (same function on any grid)."),
     amplitudes: str = typer.Option("1e-3,1e-3,1e-3", help="|mu_k| for k = 1, 2, ... for --init modes."),
@@ -50,23 +53,14 @@ def pde(
         check_target(check_path(out), "out", "pde-run", overwrite)
     if figures is not None:
         _check_figures(figures)
-    model = Model(kind=kind, beta=beta, dim=2, diffusion=diffusion)
+    model = Model(kind=kind.value, beta=beta, dim=2, diffusion=diffusion)
     if grid < 8:
         fail(f"--grid={grid} is not allowed: an integer >= 8")
-    if init == "noise":
-        rho0 = initial.uniform_noise(grid, sigma=sigma, seed=seed, noise_points=noise_points)
-    elif init == "modes":
-        try:
-            values = [float(a) for a in amplitudes.split(",")]
-        except ValueError:
-            fail(f"--amplitudes={amplitudes!r} is not allowed: comma-separated numbers")
-        rho0 = initial.uniform_modes(grid, values)
-    else:
-        fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
+    rho0, how = initial_density(init.value, grid, sigma, seed, noise_points, amplitudes)
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
-               "lax-friedrichs": {"courant": courant}}.get(method, {})
-    with reporting_interrupts(), progress_bar("pde t", t_end) as update:
-        ds = solve(model, rho0, t_end, method=method, save_every=save_every, observe_every=observe_every,
+               "lax-friedrichs": {"courant": courant}}[method.value]
+    with reporting_interrupts(), progress_bar("pde t") as update, recording(command_line(), **how):
+        ds = solve(model, rho0, t_end, method=method.value, save_every=save_every, observe_every=observe_every,
                    kmax=kmax, progress=update, **{k: v for k, v in options.items() if v is not None})
     if out is not None:
         save(ds, out, overwrite=overwrite)

@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from . import app, console, fail
+from ..progress import Progress
+from ..provenance import recording
+from . import app, command_line, console, fail
 
 FOLDER_MARK = ".attnflow-reproduce"  # a folder holding it was made by `attnflow reproduce`
 
@@ -53,14 +55,16 @@ def reproduce(
     for stale in ("report.md", "report.html", "summary.json"):  # no old report passes for this run's
         (out / stale).unlink(missing_ok=True)
     sections = []
-    for experiment in chosen:
-        started = time.perf_counter()
-        with console.status(f"[bold]{experiment.name}[/] ({scale})"):
-            section = experiment.run(out, scale)
-        seconds = time.perf_counter() - started
-        console.print(f"[green]done[/] {experiment.name} in {seconds:.1f} s", highlight=False)
-        sections.append((experiment.name, section, seconds))
-    summary = write_report(sections, out, scale)
+    with recording(command_line()):
+        for experiment in chosen:
+            started = time.perf_counter()
+            with Progress(f"{experiment.name} ({scale})", console=console) as progress:
+                progress.step("starting")
+                section = experiment.run(out, scale, progress.step)
+            seconds = time.perf_counter() - started
+            console.print(f"[green]done[/] {experiment.name} in {seconds:.1f} s", highlight=False)
+            sections.append((experiment.name, section, seconds))
+        summary = write_report(sections, out, scale)
     table = Table(title=f"reproduce ({scale}) -> {out}")
     for column in ("β", "d", "n", "k*", "clusters found", "site error max"):
         table.add_column(column)

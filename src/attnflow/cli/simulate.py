@@ -8,13 +8,18 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from .. import init as initial
+from .._array import DTYPES
+from ..integrate import METHODS
 from ..integrate import simulate as run_simulation
+from ..interaction import ENGINES
 from ..io import check_path
-from ..model import Model
-from . import app, console, fail, progress_bar, reporting_interrupts
+from ..model import KINDS, NORMS, Model
+from ..provenance import recording
+from ..rerun import TOKEN_INITS, initial_tokens
+from . import app, choices, command_line, console, progress_bar, reporting_interrupts
 
-INITS = ("uniform", "clusters", "equiangular")
+Kind, Norm, Init = choices("Kind", KINDS), choices("Norm", NORMS), choices("Init", TOKEN_INITS)
+Method, Engine, Dtype = choices("Method", METHODS), choices("Engine", ENGINES), choices("Dtype", DTYPES)
 
 
 @app.command(epilog="Examples:\n\n  attnflow simulate --beta 5 --n 20000 --t-end 0.6 --dt 1e-4 --method euler --out run.nc\n\n"
@@ -23,19 +28,19 @@ def simulate(
     beta: float = typer.Option(5.0, help="Inverse temperature beta >= 0."),
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
     n: int = typer.Option(2000, help="Number of tokens."),
-    kind: str = typer.Option("usa", help="Dynamics: usa or sa."),
-    norm: str = typer.Option("post", help="Normalisation: post (on the sphere), pre (free in R^d) or ngpt."),
+    kind: Kind = typer.Option("usa", help="Dynamics (docs/science.md §1)."),
+    norm: Norm = typer.Option("post", help="Normalisation: post (on the sphere), pre (free in R^d) or ngpt."),
     diffusion: float = typer.Option(0.0, help="Noise strength D >= 0 (needs --method euler)."),
-    init: str = typer.Option("uniform", help="Initial tokens: uniform, clusters, equiangular."),
+    init: Init = typer.Option("uniform", help="Initial tokens."),
     clusters: int = typer.Option(3, help="Number of groups for --init clusters."),
     spread: float = typer.Option(0.1, help="Angular spread (rad) for --init clusters."),
     rho: float = typer.Option(0.0, help="Common inner product for --init equiangular (needs dim >= n)."),
     t_end: float = typer.Option(1.0, help="Final time."),
     dt: float = typer.Option(None, help="Time step (required by euler, rk4) or first step (dopri5)."),
-    method: str = typer.Option("rk4", help="euler, rk4 or dopri5 (adaptive)."),
+    method: Method = typer.Option("rk4", help="Time stepper (dopri5: adaptive)."),
     rtol: float = typer.Option(1e-6, help="Relative tolerance of dopri5."),
     atol: float = typer.Option(1e-9, help="Absolute tolerance of dopri5."),
-    engine: str = typer.Option(None, help="dense or circle (default: the fastest exact one)."),
+    engine: Engine = typer.Option(None, help="Velocity engine (default: the fastest exact one)."),
     seed: int = typer.Option(0, help="Seed of the initial tokens and of the noise."),
     save_every: float = typer.Option(None, help="Time between saved positions (default t_end/50)."),
     observe_every: float = typer.Option(None, help="Time between observables (default save_every/10)."),
@@ -43,24 +48,18 @@ def simulate(
     overwrite: bool = typer.Option(False, help="Replace an earlier attnflow result or interrupted run at --out."),
     resume: bool = typer.Option(False, help="Finish the interrupted run bound for --out (same parameters)."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
-    dtype: str = typer.Option("float64", help="float64 or float32."),
+    dtype: Dtype = typer.Option("float64", help="Floating-point type."),
 ):
     """Simulate the tokens of an attention model and save positions and observables."""
     if out is not None:
         check_path(out)
-    model = Model(kind=kind, beta=beta, dim=dim, norm=norm, diffusion=diffusion)
-    if init == "uniform":
-        x0 = initial.uniform(n, dim, seed=seed)
-    elif init == "clusters":
-        x0 = initial.clusters(n, dim, clusters, spread=spread, seed=seed)
-    elif init == "equiangular":
-        x0 = initial.equiangular(n, rho, dim=dim, seed=seed)
-    else:
-        fail(f"--init={init!r} is not allowed: one of {', '.join(INITS)}")
-    with reporting_interrupts(), progress_bar("simulate t", t_end) as update:
-        ds = run_simulation(model, x0, t_end, dt=dt, method=method, save_every=save_every,
-                            observe_every=observe_every, engine=engine, rtol=rtol, atol=atol, seed=seed, out=out,
-                            device=device, dtype=dtype, progress=update, overwrite=overwrite, resume=resume)
+    model = Model(kind=kind.value, beta=beta, dim=dim, norm=norm.value, diffusion=diffusion)
+    x0, how = initial_tokens(init.value, n, dim, seed, clusters, spread, rho)
+    with reporting_interrupts(), progress_bar("simulate t") as update, recording(command_line(), **how):
+        ds = run_simulation(model, x0, t_end, dt=dt, method=method.value, save_every=save_every,
+                            observe_every=observe_every, engine=engine and engine.value, rtol=rtol, atol=atol,
+                            seed=seed, out=out, device=device, dtype=dtype.value, progress=update,
+                            overwrite=overwrite, resume=resume)
     _summarise(ds, out)
 
 

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..errors import AttnflowError
-from . import app, console, fail
+from ..provenance import recording
+from . import app, command_line, console, fail, progress_bar
 
 FAILURES_SHOWN = 20
 
@@ -34,17 +34,14 @@ def sweep(
     from ..sweep import run_sweep
 
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task("points", total=None)
+    with progress_bar("sweep points") as bar, recording(command_line()):
         try:
-            report = run_sweep(spec, out=out, scheduler=scheduler, workers=workers, overwrite=overwrite,
-                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = run_sweep(spec, out=out, scheduler=scheduler, workers=workers, overwrite=overwrite, progress=bar)
         except AttnflowError as error:
-            bar.stop()
+            bar.close()
             fail(str(error))
         except KeyboardInterrupt:
-            bar.stop()
+            bar.close()
             console.print("[bold yellow]interrupted:[/] finished points are in the store; "
                           "rerun the same command to compute the rest")
             raise typer.Exit(130)

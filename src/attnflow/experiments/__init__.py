@@ -1,17 +1,18 @@
 """Named, reproducible experiments (the papers' figures), run by `attnflow reproduce`.
 
-An experiment is a function `run(out: Path, scale: str) -> Section` registered with
-`@experiment(name, order)`: it computes, writes its figures (PNG) and data into `out`,
+An experiment is a function `run(out: Path, scale: str, progress=quiet) -> Section` registered
+with `@experiment(name, order)`: it computes, writes its figures (PNG) and data into `out`,
 and returns the report section and its numbers for `summary.json`. `scale` is
 "quick" (the default of `make demo`, about a minute in all) or "full" (the papers' sizes).
+`progress(text)` is told each step as it starts ("β = 5, n = 20000 (2/3)"); `attnflow reproduce`
+shows it.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 SCALES = ("quick", "full")
 
@@ -37,7 +38,19 @@ class Section:
 class Experiment:
     name: str
     order: int
-    run: Callable[[Path, str], Section]
+    run: Callable[..., Section]  # run(out: Path, scale: str, progress) -> Section
+
+
+def quiet(step: str) -> None:
+    """The progress of an experiment run without a listener: nothing is reported."""
+
+
+def steps(progress: Callable[[str], None], items: Iterable, label: Callable[..., str]):
+    """Yield `items`, telling `progress` "<label(item)> (i/total)" before each."""
+    items = list(items)
+    for number, item in enumerate(items, 1):
+        progress(f"{label(item)} ({number}/{len(items)})")
+        yield item
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -49,7 +62,7 @@ MODULES: tuple[str, ...] = ("equiangular", "clustering_rates", "counterexample",
 
 
 def experiment(name: str, order: int = 100):
-    """Register `run(out, scale) -> Section` under `name`; reports list experiments by `order`."""
+    """Register `run(out, scale, progress) -> Section` under `name`; reports list experiments by `order`."""
 
     def register(run):
         REGISTRY[name] = Experiment(name, order, run)

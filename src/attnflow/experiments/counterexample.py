@@ -24,7 +24,7 @@ from .. import init, observables, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory.rates import antipodal_split_rate, antipodal_threshold  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet, steps  # noqa: E402
 
 MASS = 0.9
 SIZES = {"quick": {"n": 60, "betas": (0.25, 0.5, 0.75, 1.5, 2.0, 3.0)},
@@ -59,9 +59,9 @@ def measure(beta: float, n: int, mass: float = MASS, t_end: float = 60.0) -> dic
 
 
 @experiment("antipodal_counterexample", order=320)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     size = SIZES[scale]
-    runs = [measure(beta, size["n"]) for beta in size["betas"]]
+    runs = [measure(beta, size["n"]) for beta in steps(progress, size["betas"], lambda b: f"β = {b:g}")]
     beta_c = antipodal_threshold(MASS)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for r in runs:
@@ -85,12 +85,12 @@ def run(out: Path, scale: str) -> Section:
         f"n = {size['n']} tokens on the circle (USA), a fraction m = {MASS} near angle 0 and the rest near π, "
         f"in mirror pairs θ, −θ; R₀ = (2m − 1)² = {runs[0]['R0']:.2f} > 0. The mirror symmetry is "
         "preserved and rules out the relative rotation of the two clusters, so the start collapses to one "
-        "cluster only if the cluster at π splits, at the derived rate λ(β) = m e^{−β} − (1 − m) e^{β} "
+        "cluster only if the cluster at π splits, at the derived rate $\\lambda(\\beta) = m e^{-\\beta} - (1 - m) e^{\\beta}$ "
         f"(theory/rates.py, R2; SA divides it by a positive normaliser, same sign). It stops being stable at "
-        f"β_c = ½ log(m/(1 − m)) = {beta_c:.4f}: below, the tokens at π leave and the run approaches one "
+        f"$\\beta_c = \\frac12 \\log(m/(1 - m))$ = {beta_c:.4f}: below, the tokens at π leave and the run approaches one "
         f"Dirac mass; above, it stays in two clusters (mass {1 - MASS:.1f} at π) although R₀ > 0 — the "
         "large-β counterexample to convergence to a single cluster.\n\n"
-        + "\n".join(table) + "\n\n![counterexample](antipodal_counterexample.png)\n")
+        + "\n".join(table) + "\n\n![The antipodal two-cluster start below and above $\\beta_c$: the spread of the tokens near π over time (left) and the fitted split rate against $\\lambda(\\beta)$ (right).](antipodal_counterexample.png)\n")
     summary = [{k: v for k, v in r.items() if k not in ("t", "spread")} for r in runs]
     (out / "antipodal_counterexample.json").write_text(json.dumps(summary, indent=1))
     return Section("Counterexample: two antipodal clusters at large β", markdown,

@@ -24,7 +24,7 @@ from .. import init, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory import equiangular as eq  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet, steps  # noqa: E402
 
 CASES = [(kind, norm) for norm in ("post", "pre", "ngpt") for kind in ("sa", "usa")]
 SIZES = {"quick": {"n": 6, "random_n": 16, "dims": (64, 1024)},
@@ -47,28 +47,31 @@ def particle_run(kind: str, norm: str, x0, beta: float = BETA, t_end: float = T_
 
 
 @experiment("equiangular", order=300)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     size = SIZES[scale]
     n = size["n"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     rows = []
     x0 = init.equiangular(n, RHO0, dim=n + 1, seed=0)
-    for (kind, norm), color in zip(CASES, [f"C{i}" for i in range(6)]):
+    # cases with the same law coincide (nGPT SA and USA, ...): each its own line style and marker
+    styles = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+    cases = steps(progress, CASES, lambda case: f"{case[0].upper()} {case[1]}")
+    for (kind, norm), color, style, marker in zip(cases, [f"C{i}" for i in range(6)], styles, "os^vDx"):
         t, inner, r = particle_run(kind, norm, x0)
         sol = eq.solve(n, BETA, RHO0, t, kind, norm)
         fine = eq.solve(n, BETA, RHO0, np.linspace(0, T_END, 200), kind, norm)
-        axes[0].plot(fine.t, fine.rho, "-", color=color, lw=1, label=f"{kind.upper()} {norm}")
-        axes[0].plot(t, inner.mean(1), "o", color=color, mfc="none", ms=4)
+        axes[0].plot(fine.t, fine.rho, linestyle=style, color=color, lw=1.4, label=f"{kind.upper()} {norm}")
+        axes[0].plot(t, inner.mean(1), marker, color=color, mfc="none", ms=4 + 0.8 * CASES.index((kind, norm)))
         law, rate = eq.asymptotics(BETA, kind, norm)
         rows.append({"kind": kind, "norm": norm, "max_rho_error": float(np.abs(inner - sol.rho[:, None]).max()),
                      "max_r_error": float(np.abs(r - sol.r[:, None]).max()), "law": law, "rate": rate})
         long = np.geomspace(1e-2, 1e4 if law == "polynomial" else 70 / rate, 300)  # to 1 - rho ~ 1e-30
         tail = eq.solve(n, BETA, RHO0, np.concatenate([[0], long]), kind, norm)
-        axes[1].loglog(long, tail.gap[1:], color=color, lw=1,
+        axes[1].loglog(long, tail.gap[1:], color=color, lw=1.4, linestyle=style,
                        label=f"{kind.upper()} {norm}: "
                        + (f"e^(−{rate:.3g} t)" if law == "exponential" else "t^−2"))
     axes[0].set(xlabel="t", ylabel="ρ(t)",
-                title=f"equiangular start, n = {n}, β = {BETA:g}: particles (o), ODE (—)")
+                title=f"equiangular start, n = {n}, β = {BETA:g}: particles (markers), ODE (lines)")
     axes[0].legend(fontsize=7)
     axes[1].set(xlabel="t", ylabel="1 − ρ(t)", ylim=(1e-30, 2), title="asymptotic laws (ODE)")
     axes[1].legend(fontsize=7)
@@ -99,12 +102,12 @@ def run(out: Path, scale: str) -> Section:
         f"Exact equiangular starts (n = {n}, ρ(0) = {RHO0}, β = {BETA:g}) integrated as particle systems "
         "(dense engine, dopri5 at rtol 1e-12) against the ODE for ρ (and the norm r, Pre-LN) of "
         "theory/equiangular.py (E1–E3, scipy DOP853): largest deviation over t ∈ [0, 5] and all six "
-        f"models: {worst:.1e}. Post-LN: 1 − ρ ~ e^{{−2t}} (SA), e^{{−2e^β t}} (USA); nGPT-style "
-        "normalisation of the attention output: e^{−2t} for both; Pre-LN: the norm grows linearly and the "
-        "rate becomes polynomial, 1 − ρ ~ C t^{−2}, for both SA and USA. Random tokens in dimension "
+        f"models: {worst:.1e}. Post-LN: $1 - \\rho \\sim e^{{-2t}}$ (SA), $e^{{-2e^\\beta t}}$ (USA); nGPT-style "
+        "normalisation of the attention output: $e^{-2t}$ for both; Pre-LN: the norm grows linearly and the "
+        "rate becomes polynomial, $1 - \\rho \\sim C t^{-2}$, for both SA and USA. Random tokens in dimension "
         f"d ≥ n (n = {m}) start nearly orthogonal and follow the ODE from their mean inner product; the "
-        "spread of the ρ_ij shrinks like d^{−1/2}.\n\n"
-        + "\n".join(table) + "\n\n" + "\n".join(random_table) + "\n\n![equiangular](equiangular.png)\n")
+        "spread of the $\\rho_{ij}$ shrinks like $d^{-1/2}$.\n\n"
+        + "\n".join(table) + "\n\n" + "\n".join(random_table) + "\n\n![Left: $\\rho(t)$ of the six models from the equiangular start, particles (markers) on the ODE (lines; coinciding laws share a curve, told apart by style). Middle: $1 - \\rho(t)$ of the ODE to $10^{-30}$, with its asymptotic law. Right: random tokens, mean and range of $\\rho_{ij}$ against the ODE.](equiangular.png)\n")
     (out / "equiangular.json").write_text(json.dumps({"equiangular": rows, "random": random_rows}, indent=1))
     return Section("Equiangular model: ρ(t) for SA, USA, Pre-LN and nGPT", markdown, ["equiangular.png"],
                    {"equiangular": rows + random_rows})

@@ -22,7 +22,7 @@ from .. import init, observables, pde, plots  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..theory import kuramoto  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet  # noqa: E402
 
 MOMENTS = (0.05, 0.02j)  # m_1, m_2 of rho_0 = (1/2pi)(1 + 2 Re sum_k conj(m_k) e^{ik theta})
 SIZES = {"quick": {"n": 1000, "grid": 512, "t_end": 15.0, "particle_t_end": 25.0},
@@ -45,15 +45,17 @@ def fitted_rate(t, gap, window) -> float:
 
 
 @experiment("kuramoto", order=340)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     size = SIZES[scale]
     model = Model(kind="usa", beta=0.0, dim=2)
     rho0 = initial_density(size["grid"])
+    progress("mean-field PDE (1/2)")
     ds_pde = pde.solve(model, rho0, size["t_end"], method="fv", save_every=0.5, observe_every=0.25, kmax=1)
     t_pde, r_pde = ds_pde.obs_time.values, ds_pde.mode_amplitude.values[:, 0]
     t_exact = np.linspace(0, size["particle_t_end"], 401)
     r_exact = np.abs(kuramoto.order_parameter(t_exact, MOMENTS))
     theta0 = pde.initial.sample(initial_density(4096), size["n"], seed=0)
+    progress("particles (2/2)")
     ds = simulate(model, init.from_angles(theta0), t_end=size["particle_t_end"], dt=0.02, method="rk4",
                   save_every=0.25, observables=())
     t_part = ds.time.values
@@ -74,25 +76,25 @@ def run(out: Path, scale: str) -> Section:
     axes[1].semilogy(t_exact, 1 - r_exact, "k-", lw=1, label="mean field, exact")
     axes[1].semilogy(t_pde, 1 - r_pde, "C0--", lw=1, label="PDE")
     axes[1].semilogy(t_part, gap_part, "C1:", lw=1.5, label="particles (1 − r = W₂²/2)")
-    axes[1].semilogy(t_exact, 0.5 * np.exp(-(t_exact - 8)), "k:", lw=0.7, label="∝ e^{−t}")
-    axes[1].semilogy(t_exact, 1e-4 * np.exp(-2 * (t_exact - 10)), "k-.", lw=0.7, label="∝ e^{−2t}")
+    axes[1].semilogy(t_exact, 0.5 * np.exp(-(t_exact - 8)), "k:", lw=0.7, label=r"$\propto e^{-t}$")
+    axes[1].semilogy(t_exact, 1e-4 * np.exp(-2 * (t_exact - 10)), "k-.", lw=0.7, label=r"$\propto e^{-2t}$")
     axes[1].set(xlabel="t", ylabel="1 − r", ylim=(1e-20, 2), title="approach to synchrony")
     axes[1].legend(fontsize=8)
     plots.save(fig, out / "kuramoto.png")
     pde_error = float(np.abs(r_pde - exact_at_pde).max())
     markdown = (
-        f"ρ₀ = (1/2π)(1 + 2 Re Σ_k conj(m_k) e^{{ikθ}}) with m₁ = {MOMENTS[0]}, m₂ = {MOMENTS[1]} (r(0) = "
+        f"$\\rho_0 = \\frac{{1}}{{2\\pi}}(1 + 2 \\operatorname{{Re}} \\sum_k \\bar m_k e^{{ik\\theta}})$ with m₁ = {MOMENTS[0]}, m₂ = {MOMENTS[1]} (r(0) = "
         f"{abs(MOMENTS[0])}). At β = 0, SA = USA is the Kuramoto model with identical oscillators. The exact "
         "mean-field solution comes from the Möbius (Watanabe–Strogatz) reduction (theory/kuramoto.py, K1–K2: "
         "four complex ODEs; it reproduces the Ott–Antonsen law r' = r(1 − r²)/2 to 1e-12 for Poisson-kernel "
         f"starts). The PDE (`attnflow.pde.solve`, method fv) matches it to {pde_error:.1e} in r on "
         f"[0, {size['t_end']:g}]; the particles (n = {size['n']}) follow it within sampling noise O(n^−1/2).\n\n"
         "Approach to 1: the mean-field density keeps mass near the antipode of the limit, which leaves it "
-        "only at rate 1, so 1 − r ~ C e^{−t} (fitted on the late window: exact "
+        "only at rate 1, so $1 - r \\sim C e^{-t}$ (fitted on the late window: exact "
         f"{rates['mean_field_exact']:.4f}, PDE {rates['pde_fv']:.4f}); n particles follow the same law "
         f"(fitted {rates['particles_early']:.3f}) until the last one has left the antipode (t ≳ log n), then "
-        f"1 − r = W₂²/2 ~ e^{{−2t}} (fitted {rates['particles_late']:.4f}): the point-mass rate c = 1 of W₂ "
-        "(theory/rates.py at β = 0).\n\n![Kuramoto](kuramoto.png)\n")
+        f"$1 - r = W_2^2/2 \\sim e^{{-2t}}$ (fitted {rates['particles_late']:.4f}): the point-mass rate c = 1 of W₂ "
+        "(theory/rates.py at β = 0).\n\n![The order parameter $r(t)$ at β = 0: exact mean field, PDE and particles (left); $1 - r$ on a log scale with the rates $e^{-t}$ (density) and $e^{-2t}$ (particles) (right).](kuramoto.png)\n")
     summary = {"rates": rates, "pde_max_error": pde_error, "n": size["n"], "grid": size["grid"]}
     (out / "kuramoto.json").write_text(json.dumps(summary, indent=1))
     return Section("Synchronisation at β = 0 (Kuramoto)", markdown, ["kuramoto.png"], {"kuramoto": [summary]})

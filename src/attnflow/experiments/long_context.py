@@ -21,7 +21,7 @@ from scipy.optimize import curve_fit  # noqa: E402
 
 from .. import layer  # noqa: E402
 from ..theory import long_context as lc  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet, steps  # noqa: E402
 
 RHO = 0.5
 GAMMAS = (1.0, 2.0, 3.0)
@@ -50,10 +50,10 @@ def read_off_limit(n: np.ndarray, values: np.ndarray) -> tuple[float, float]:
 
 
 @experiment("long_context", order=330)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     n_grid = np.unique(np.round(np.logspace(2, 5, 13)))
     rows, fig = [], plt.figure(figsize=(6.5, 4))
-    for kind in ("sa", "usa"):
+    for kind in steps(progress, ("sa", "usa"), str.upper):
         for gamma, color in zip(GAMMAS, ("C0", "C1", "C2")):
             values = lc.long_context_inner_product(n_grid, RHO, gamma, kind)
             fitted, p = read_off_limit(n_grid, values)
@@ -86,8 +86,8 @@ def run(out: Path, scale: str) -> Section:
         "averaging below (4ρ/(1 + 3ρ) = 0.8: every token moves half-way to the mean), a critical sparse "
         "regime at γ_c (16ρ/(9 + 7ρ) = 0.64: the self-weight and the rest weigh half each), and "
         "identity-like above (ρ: each token attends to itself). For USA the unnormalised output swamps the "
-        "residual and the limits are 1, 4ρ/(1 + 3ρ) and ρ. The approach is a power law n^{−|γ(1−ρ)−1|} "
+        "residual and the limits are 1, 4ρ/(1 + 3ρ) and ρ. The approach is a power law $n^{-|\\gamma(1-\\rho)-1|}$ "
         "off criticality and 1/n at it.\n\n"
-        + "\n".join(table) + "\n\n![long context](long_context.png)\n")
+        + "\n".join(table) + "\n\n![One attention layer at $\\beta = \\gamma \\log n$ on equiangular tokens: the output inner product against $n$ for SA and USA and three values of $\\gamma$, with the three limits.](long_context.png)\n")
     (out / "long_context.json").write_text(json.dumps(rows, indent=1))
     return Section("Long context: one layer at β = γ log n", markdown, ["long_context.png"], {"long_context": rows})

@@ -36,7 +36,8 @@ from ..model import Model
 from ..observables import inner_product_histogram
 from ..theory import (dominant_mode, emergence_time, growth_rates, linear_potential, predicted_clusters,
                       predicted_sites, second_order_modes)
-from . import Section, experiment
+from . import Section, experiment, quiet, steps
+from .report import percent_change
 
 KMAX = 8
 FIT_MODES = 6
@@ -126,6 +127,21 @@ def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: 
             "_run": ds, "_x0": x0}
 
 
+CAPTIONS = {"tokens": "Tokens over time with the predicted sites of the basins of the linear potential (on the "
+                       "circle: trajectories and the angle histogram against the uniform density; on $S^2$: "
+                       "tokens over the potential at three times).",
+            "modes": "Growth rates $\\gamma_k$ (left, $k^*$ marked) and the mode amplitudes $|\\mu_k(t)|$ with "
+                     "$A_k(0) e^{\\gamma_k t}$ dashed and the end of the fit window dotted (right).",
+            "inner_products": "Histogram of the pairwise inner products at $t = 0$, at the predicted emergence "
+                              "time and at $T$."}
+
+
+def _caption(name: str) -> str:
+    """The caption of a figure of `_figures`, from its file name (`<stem>_beta<B>_<kind>.png`)."""
+    stem, kind = name[:-len(".png")].rsplit("_beta", 1)[1].split("_", 1)
+    return f"β = {stem}: " + CAPTIONS[kind]
+
+
 def _figures(case: dict, out: Path, stem: str) -> list[str]:
     """Trajectories + histogram (circle) or a 3-d scatter (sphere), gamma_k, and mode amplitudes."""
     import matplotlib.pyplot as plt
@@ -181,11 +197,11 @@ def _table(cases: list[dict]) -> str:
                    f"{c['site_error_max']:.3f} / {c['site_error_mode']:.3f} | {c['site_error_at_t_end']:.3f} | "
                    f"{c['emergence_time_predicted']:.3f} / "
                    f"{c['emergence_time_observed']:.3f} |\n" for c in cases)
-    rates = ("\n| β | d | " + " | ".join(f"γ_{k} pred / fit" for k in range(1, FIT_MODES + 1)) + " |\n|---|---|"
+    rates = ("\n| β | d | " + " | ".join(f"$\\gamma_{k}$ pred / fit" for k in range(1, FIT_MODES + 1)) + " |\n|---|---|"
              + "---|" * FIT_MODES + "\n")
     for c in cases:
-        cells = [f"{p:.2f} / {f:.2f} ({100 * (f - p) / p:+.0f}%" + (f"; 2nd order {100 * (q - p) / p:+.0f}%)"
-                                                                  if np.isfinite(q) else ")")
+        cells = [f"{p:.2f} / {f:.2f} ({percent_change(f, p)}" + (f"; 2nd order {percent_change(q, p)})"
+                                                                 if np.isfinite(q) else ")")
                  for p, f, q in zip(c["growth_rates_predicted"], c["growth_rates_fitted"],
                                     c["growth_rates_second_order"])]
         rates += f"| {c['beta']:g} | {c['dim']} | " + " | ".join(cells) + " |\n"
@@ -195,7 +211,7 @@ def _table(cases: list[dict]) -> str:
 
 SECOND_ORDER_NOTE = ("\n2nd order (circle): the same fit applied to the second-order amplitudes of each seed's "
                      "initial tokens (`theory.second_order`): a slow mode is forced at the sum of two faster "
-                     "rates (mode 6 by mode 3 squared), which is what lifts its fitted rate above γ_k at finite n.\n")
+                     "rates (mode 6 by mode 3 squared), which is what lifts its fitted rate above $\\gamma_k$ at finite $n$.\n")
 
 
 def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) -> Section:
@@ -204,35 +220,37 @@ def _section(cases: list[dict], out: Path, stem: str, title: str, intro: str) ->
         figures += _figures(case, out, f"{stem}_beta{case['beta']:g}")
     public = [{key: value for key, value in case.items() if not key.startswith("_")} for case in cases]
     (out / f"{stem}.json").write_text(json.dumps(public, indent=1))
-    markdown = intro + "\n\n" + _table(cases) + "\n" + "".join(f"![{name}]({name})\n\n" for name in figures)
+    markdown = intro + "\n\n" + _table(cases) + "\n" + "".join(f"![{_caption(name)}]({name})\n\n" for name in figures)
     return Section(title, markdown, figures, {"experiments": public})
 
 
 @experiment("metastability_circle", order=10)
-def run_circle(out: Path, scale: str) -> Section:
+def run_circle(out: Path, scale: str, progress=quiet) -> Section:
     with single_thread():
-        cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds in CIRCLE[scale]]
+        cases = [run_case(beta, 2, n, t_end, dt, seeds) for beta, n, t_end, dt, seeds
+                 in steps(progress, CIRCLE[scale], lambda c: f"β = {c[0]:g}, n = {c[1]}, {c[4]} seeds")]
     intro = ("USA on the circle from i.i.d. uniform tokens (docs/science.md §3). Predicted sites: the basins of the "
-             "linear potential Φ_t = Σ_k λ_k N_k e^{γ_k t} H_k of the initial tokens at the end of the linear "
+             "linear potential $\\Phi_t = \\sum_k \\lambda_k N_k e^{\\gamma_k t} H_k$ of the initial tokens at the end of the linear "
              "phase "
              "(each cluster at its basin's mean initial position; `predicted_clusters`), and, for comparison, the "
-             "dominant mode's phase θ_m = (2πm − arg μ̂_{k*})/k*. Clusters found by `find_clusters` in the first "
-             "metastable state, read at t = (observed emergence) + 2/γ_{k*}, and at the final time T; site error "
+             "dominant mode's phase $\\theta_m = (2\\pi m - \\arg \\hat\\mu_{k^*})/k^*$. Clusters found by `find_clusters` in the first "
+             "metastable state, read at $t$ = (observed emergence) + $2/\\gamma_{k^*}$, and at the final time $T$; site error "
              "(first state) = largest distance from a found centre to the nearest predicted site. Growth rates: "
              "least-squares "
-             "slope of log √(mean over seeds of |μ_k|²) over the linear window (until the largest amplitude "
-             f"first exceeds 0.05), {CIRCLE[scale][0][4]} seeds. Observed emergence: first time max_k |μ_k| ≥ 1/2; "
-             "predicted: log(√n)/γ_{k*}.")
+             "slope of $\\log \\sqrt{\\text{mean over seeds of } |\\mu_k|^2}$ over the linear window (until the largest amplitude "
+             f"first exceeds 0.05), {CIRCLE[scale][0][4]} seeds. Observed emergence: first time $\\max_k |\\mu_k| \\ge 1/2$; "
+             "predicted: $\\log(\\sqrt{n})/\\gamma_{k^*}$.")
     return _section(cases, out, "metastability_circle", "Metastable clustering on the circle", intro)
 
 
 @experiment("metastability_sphere", order=11)
-def run_sphere(out: Path, scale: str) -> Section:
+def run_sphere(out: Path, scale: str, progress=quiet) -> Section:
     beta, n, t_end, dt, seeds = SPHERE[scale]
     with single_thread():
+        progress(f"β = {beta:g}, n = {n}, {seeds} seeds on S²")
         case = run_case(beta, 3, n, t_end, dt, seeds, engine="dense")
     intro = (f"USA on S² (d = 3), β = {beta:g} (k* = {case['k_star']}), dense engine, RK4. Amplitudes "
-             "A_k = √S_k (Gegenbauer powers); predicted sites: the basins of the linear potential (as on the "
-             "circle) and, for comparison, the maxima of the degree-k* component (1/n) Σ_j P_k(⟨x, x_j⟩) of the "
+             "$A_k = \\sqrt{S_k}$ (Gegenbauer powers); predicted sites: the basins of the linear potential (as on the "
+             "circle) and, for comparison, the maxima of the degree-$k^*$ component $\\frac1n \\sum_j P_k(\\langle x, x_j\\rangle)$ of the "
              "initial tokens, those at least a quarter of the highest (mode).")
     return _section([case], out, "metastability_sphere", "Metastable clustering on the sphere S²", intro)

@@ -30,7 +30,7 @@ from .. import threads
 from ..interaction import circle_kernel
 from ..interaction.circle import bessel_coefficients
 from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
-from . import Section, experiment
+from . import Section, experiment, quiet, steps
 from .metastability import single_thread
 
 LEVEL = 0.5
@@ -229,15 +229,16 @@ def finished_point(out: Path, beta: float, n: int, seeds: int) -> list[dict]:
 
 
 @experiment("metastability_statistics", order=12)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     grid = GRIDS[scale]
     points = [(beta, n) for n in grid["ns"] for beta in grid["betas"]] + list(grid["extra"])
     with single_thread():
-        rows = [row for beta, n in points for row in finished_point(out, beta, n, grid["seeds"])]
+        rows = [row for beta, n in steps(progress, points, lambda p: f"β = {p[0]:g}, n = {p[1]}")
+                for row in finished_point(out, beta, n, grid["seeds"])]
     table = summarise(rows)
     (out / "metastability_statistics.json").write_text(json.dumps({"runs": rows, "table": table}, indent=1))
     _figure(table, out / "metastability_statistics.png")
     markdown = (__doc__.split("\n\n", 1)[1].strip() + "\n\n" + markdown_table(table)
-                + "\n\n![metastability_statistics.png](metastability_statistics.png)\n")
+                + "\n\n![Over (β, n) and seeds: how often the first metastable state has $k^*$ clusters, and how often the predicted sites are within 0.25 rad of the found clusters (basins and single-mode phase).](metastability_statistics.png)\n")
     return Section("How often the first metastable state has k* clusters", markdown,
                    ["metastability_statistics.png"], {"metastability_statistics": table})

@@ -29,7 +29,7 @@ from ..pde import initial, solve, wasserstein1  # noqa: E402
 from ..pde import plots as pde_plots  # noqa: E402
 from ..pde.kernels import grid  # noqa: E402
 from ..theory import dominant_mode, growth_rates  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet, steps  # noqa: E402
 
 RUNS = ((5.0, 0.5), (7.0, 0.08))
 SIGMA, NOISE_POINTS, MODES = 0.01, 10_000, 6
@@ -96,10 +96,10 @@ def particles_against_pde(sizes: tuple, seeds: int) -> dict:
 
 
 @experiment("pde_circle", order=200)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     size = SIZES[scale]
     records, figures = [], []
-    for beta, t_end in RUNS:
+    for beta, t_end in steps(progress, RUNS, lambda r: f"PDE and particles at β = {r[0]:g}"):
         ds, sites, rates, record = pde_run(beta, t_end, size)
         particles = particle_run(beta, t_end, size)
         records.append(record)
@@ -143,19 +143,19 @@ def run(out: Path, scale: str) -> Section:
         f"(drawn on {NOISE_POINTS:,} points as in the paper, interpolated to N = {size['grid']} cells), "
         f"solved by finite volumes (second-order upwind, exact mass, ρ ≥ 0), noise seed {SEED}. The "
         "k-periodic state appears at the sites θ_m = (2πm − arg μ_k(0))/k predicted for the mode k that the "
-        "linear theory makes largest at T, argmax_k |μ_k(0)| e^{γ_k T}; for this draw it is k* = argmax γ_k. "
+        "linear theory makes largest at T, $\\arg\\max_k |\\mu_k(0)| e^{\\gamma_k T}$; for this draw it is $k^* = \\arg\\max_k \\gamma_k$. "
         "Which state appears depends on the initial amplitudes as well as on γ_k: seed 0 draws |μ_3(0)| "
         "eight times below |μ_4(0)| and the 4-periodic state wins at β = 5; seed 1 draws |μ_3(0)| ≈ |μ_4(0)| "
         "and β = 7 (γ_3 = 0.94 γ_4) ends in a mixed state. The modes grow at the linear rates γ_k = k² I_k(β)/β "
         "for k = 1..6 (fitted from the paper's start over the window where all |μ_k| < 0.01, where the slow "
         "modes 5, 6 are already fed by products of the fast ones; and from the same noise scaled to σ = 1e-9 "
         "over [0, T/2], the linear phase proper). The particle runs (right, bottom) start from "
-        "i.i.d. uniform tokens, whose initial modes are larger (≈ n^{-1/2}), so they cluster earlier.\n\n"
-        + "\n".join(rows) + "\n\n" + "\n\n".join(f"![{f}]({f})" for f in figures[:-1]) + "\n\n"
+        "i.i.d. uniform tokens, whose initial modes are larger ($\\approx n^{-1/2}$), so they cluster earlier.\n\n"
+        + "\n".join(rows) + "\n\n" + "\n\n".join(f"![The PDE at β = {f[len('pde_circle_beta'):-4]}: density snapshots, the space–time map, the mode amplitudes against $|\\mu_k(0)| e^{{\\gamma_k t}}$ and the particles of the same β.]({f})" for f in figures[:-1]) + "\n\n"
         f"Particles against the PDE: n tokens drawn from the same smooth initial density, both run to "
         f"t = {W1_TIME:g} (β = {W1_BETA:g}, linear phase), W1 on the circle averaged over {size['seeds']} seeds; "
         f"fitted slope {comparison['slope']:.2f} against the n^(−1/2) of the law of large numbers.\n\n"
-        + "\n".join(w1_rows) + "\n\n![particles against PDE](pde_circle_particles.png)\n")
+        + "\n".join(w1_rows) + "\n\n![Particles against the PDE: $W_1$ distance of the particle measure to the PDE density against $n$, with the slope $n^{-1/2}$.](pde_circle_particles.png)\n")
     summary = {"runs": records, "particles_against_pde": comparison}
     (out / "pde_circle.json").write_text(json.dumps(summary, indent=1))
     return Section("The mean-field PDE on the circle", markdown, figures, {"pde_circle": [summary]})

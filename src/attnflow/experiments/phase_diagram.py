@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 from .. import init  # noqa: E402
 from ..theory import equiangular as eq  # noqa: E402
-from . import Section, experiment  # noqa: E402
+from . import Section, experiment, quiet  # noqa: E402
 
 N, THRESHOLD, DIMS = 32, 0.999, (8, 128, 1024)
 SIZES = {"quick": {"betas": np.linspace(0, 6, 7), "seeds": 8, "t_end": 20.0, "observations": 41},
@@ -114,8 +114,9 @@ def transition(times: np.ndarray, fraction: np.ndarray) -> tuple[float, float, f
 
 
 @experiment("phase_diagram", order=350)
-def run(out: Path, scale: str) -> Section:
+def run(out: Path, scale: str, progress=quiet) -> Section:
     size = SIZES[scale]
+    progress(f"{len(size['betas'])} β × {len(DIMS)} dimensions ({scale})")
     fractions = _fractions_in_process(size) if scale == "quick" else _fractions_sweep(size, out)
     times = np.linspace(0, size["t_end"], size["observations"])
     betas = size["betas"]
@@ -148,9 +149,9 @@ def run(out: Path, scale: str) -> Section:
         "Cyan: the time t*(β) at which the equiangular ODE (theory/equiangular.py, E1) started at ρ = 0 — "
         "the inner product of random tokens as d → ∞ — reaches 0.999. The transition (t₁₀ to t₉₀, over "
         "the β whose t* falls inside the window) narrows and moves onto the equiangular curve as d grows, "
-        "because the initial inner products concentrate at 0 (spread ~ d^{−1/2}); at d = 8 < n the "
+        "because the initial inner products concentrate at 0 (spread $\\sim d^{-1/2}$); at d = 8 < n the "
         "tokens are far from equiangular and the spread of collapse times is wide.\n\n"
-        + "\n".join(table) + "\n\n![phase diagram](phase_diagram.png)\n")
+        + "\n".join(table) + "\n\n![Fraction of seeds in one cluster over $(t, \\beta)$ for $d$ = 8, 128, 1024, with the equiangular curve.](phase_diagram.png)\n")
     summary = {"rows": rows, "betas": betas.tolist(), "predicted_t": predicted.tolist()}
     (out / "phase_diagram.json").write_text(json.dumps(summary, indent=1))
     return Section("Phase diagram of clustering in (t, β)", markdown, ["phase_diagram.png"],

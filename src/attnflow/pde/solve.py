@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time as wallclock
 import warnings
@@ -20,6 +21,7 @@ from ..errors import AttnflowError, NonFiniteError, ParameterError, check
 from ..interaction import check_representable
 from ..model import Model
 from ..outputs import MARK
+from ..provenance import annotate, attr_value, attributes, python_call, recorded_attrs
 from ..theory import growth_rates
 from .finite_volume import FiniteVolumeSolver
 from .kernels import grid
@@ -30,6 +32,7 @@ SOLVERS = {"spectral": SpectralSolver, "fv": FiniteVolumeSolver, "lax-friedrichs
 OPTIONS = {"spectral": ("rtol", "atol", "first_step"), "fv": ("cfl", "max_step"),
            "lax-friedrichs": ("courant", "convolution")}
 MASS_TOLERANCE = 1e-8
+MAX_STEPS = 10**6  # default bound on the time steps of one solve
 NEGATIVITY = 1e-3  # a spectral density below -NEGATIVITY max(rho) is under-resolved
 
 
@@ -82,6 +85,7 @@ def check_density(density0, method: str = "spectral") -> np.ndarray:
 def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: float | None = None,
           observe_every: float | None = None, kmax: int | None = None,
           progress: Callable[[float, float], None] | None = None, underresolved: str = "raise",
+          max_steps: int = MAX_STEPS,
           **options) -> xr.Dataset:
     """Solve the mean-field equation on the circle from `density0` up to `t_end` (docs/science.md §2).
 
@@ -103,9 +107,12 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
                    clusters have sharpened beyond the grid: Gibbs oscillations): "raise" (default) an
                    `UnderResolvedError` naming the time, or "warn" (an `UnderResolvedWarning`, and the
                    time in attrs["underresolved_at"])
+    max_steps      the most time steps the run may take (every loop is bounded): more raises `NonFiniteError`
     A step that leaves the density non-finite or does not advance the time raises `NonFiniteError`.
     Returns an xarray.Dataset: `density` (time, angle), `mass` and `mode_amplitude` (obs_time, mode),
-    the model, method, options, steps, wall time and min_density (the minimum over every step) in attrs.
+    the model, method, options (defaults included, as option_<name>), save_every, observe_every, kmax,
+    steps, wall time, min_density (the minimum over every step) and the provenance attributes
+    (attnflow.provenance: Conventions, history, source) in attrs.
     """
     if not isinstance(model, Model):
         raise ParameterError("model", type(model).__name__, "an attnflow.Model")
@@ -127,6 +134,8 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
         check(options["cfl"] <= 1, "cfl", options["cfl"], "a number in (0, 1] (positivity)")
     check(_number(t_end) and math.isfinite(t_end) and t_end >= 0, "t_end", t_end, "a finite number >= 0")
     check(underresolved in ("raise", "warn"), "underresolved", underresolved, "raise or warn")
+    check(isinstance(max_steps, (int, np.integer)) and not isinstance(max_steps, bool) and max_steps >= 1,
+          "max_steps", max_steps, "an integer >= 1")
     rho0 = check_density(density0, method)
     check_representable(model, torch.float64, squared=True)
     kmax = min(10, len(rho0) // 2) if kmax is None else kmax
@@ -152,6 +161,11 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
             before = solver.t
             solver.advance(float(target))
             rho = solver.density()
+            if solver.steps + solver.rejected > max_steps:
+                raise NonFiniteError(f"the {method} solver took more than max_steps={max_steps} steps by t = "
+                                     f"{solver.t:.6g} of {t_end:g} (beta={model.beta:g}, kind={model.kind}, N={len(rho0)}): "
+                                     "the dynamics is too fast for this grid (USA speeds grow like e^beta); "
+                                     "raise max_steps, shorten t_end, or use kind='sa'")
             if not (solver.t > before and np.isfinite(rho).all()):
                 raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} (beta={model.beta:g}, "
                                      f"N={len(rho0)}): the density is not finite or the step vanished")
@@ -176,17 +190,24 @@ def solve(model: Model, density0, t_end: float, method: str = "fv", save_every: 
     observed = np.array(observed)
     densities = np.array(densities)
     n = len(rho0)
-    attrs = {**model.describe(), "method": method, "n_grid": n, "t_end": float(t_end),
-             "steps": solver.steps, "rejected_steps": solver.rejected, "wall_time": wall_time,
+    defaults = inspect.signature(SOLVERS[method]).parameters
+    used = {name: options.get(name, defaults[name].default) for name in OPTIONS[method]}
+    parameters = {**model.describe(), "method": method, "n_grid": n, "t_end": float(t_end),
+                  "save_every": float(save_every) if t_end > 0 else "none",
+                  "observe_every": float(observe_every) if t_end > 0 else "none", "kmax": kmax,
+                  "underresolved": underresolved,
+                  **{f"option_{k}": attr_value(v) for k, v in used.items()}}
+    call = python_call("attnflow.pde.solve", {"density0": f"<{n} grid values: the first saved density>",
+                                              **parameters})
+    attrs = {**parameters, "steps": solver.steps, "rejected_steps": solver.rejected, "wall_time": wall_time,
              "min_density": lowest, "underresolved_at": "none" if underresolved_at is None else underresolved_at,
-             MARK: "pde-run",
-             **{f"option_{k}": v for k, v in options.items() if v is not None}}
-    return xr.Dataset(
+             **{k: attr_value(v) for k, v in recorded_attrs().items()}, **attributes(call), MARK: "pde-run"}
+    return annotate(xr.Dataset(
         {"density": (("time", "angle"), densities),
          "mass": (("obs_time",), observed.sum(axis=1) * (2 * np.pi / n)),
          "mode_amplitude": (("obs_time", "mode"), mode_amplitudes(observed, kmax))},
         coords={"time": save_times, "angle": grid(n), "obs_time": observe_times, "mode": np.arange(1, kmax + 1)},
-        attrs=attrs)
+        attrs=attrs))
 
 
 def _times(t_end: float, every: float) -> np.ndarray:

@@ -29,22 +29,32 @@ def open_sweep(store) -> xr.Dataset:
 
 
 def cluster_counts(ds: xr.Dataset):
-    """Mean number of clusters (± one standard deviation over seeds) against beta, one line per n,
-    with the predicted k* = argmax_k gamma_k (docs/science.md §3) as a step line."""
+    """Mean number of clusters against beta, one line per n, with error bars of one standard deviation
+    over the seeds (the spread of single runs), and the predicted k*(beta) = argmax_k gamma_k
+    (docs/science.md §3) as a step function whose steps sit at the exact transitions
+    `theory.mode_transition` (from `theory.dominant_mode_table`)."""
+    from ..theory import dominant_mode_table
+
     counts = ds["cluster_count"]
     others = [d for d in counts.dims if d not in ("beta", "n")]
     mean, spread = counts.mean(others), counts.std(others)
+    seeds = int(np.prod([counts.sizes[d] for d in others])) if others else 1
     figure, ax = plt.subplots(figsize=(6, 4))
-    for n in ds["n"].values if "n" in counts.dims else [None]:
+    markers = "osD^v<>"
+    for number, n in enumerate(ds["n"].values if "n" in counts.dims else [None]):
         m = mean.sel(n=n) if n is not None else mean
         s = spread.sel(n=n) if n is not None else spread
-        ax.errorbar(ds["beta"].values, m.values, yerr=s.values, marker="o", capsize=3, label=f"n = {n}")
+        ax.errorbar(ds["beta"].values, m.values, yerr=s.values, marker=markers[number % len(markers)], capsize=3,
+                    label=(f"n = {n}, " if n is not None else "") + f"mean ± 1 s.d. over {seeds} runs")
     if "dominant_mode" in ds:
-        predicted = ds["dominant_mode"].max([d for d in ds["dominant_mode"].dims if d != "beta"])
-        ax.step(ds["beta"].values, predicted.values, where="mid", color="black", label="k* (linear theory)")
+        beta = ds["beta"].values
+        rows = dominant_mode_table(float(beta.max()), 2, beta_min=float(beta.min()))  # the task is on the circle
+        edges = [float(beta.min())] + [row.beta_end for row in rows[:-1]] + [float(beta.max())]
+        ax.stairs([row.k for row in rows], edges, color="black", lw=1.2, baseline=None,
+                  label="k* (linear theory), steps at " + ", ".join(f"β = {row.beta_end:.4g}" for row in rows[:-1]))
     ax.set_xlabel(r"$\beta$")
     ax.set_ylabel("clusters at the first metastable time")
-    ax.legend()
+    ax.legend(fontsize=7)
     figure.tight_layout()
     return figure
 
@@ -94,12 +104,14 @@ FIGURES = {"cluster_count": cluster_counts, "phase_diagram": phase_diagram, "sim
 
 
 def plot_store(store, out) -> Path:
-    """Draw the figure of a sweep store (chosen by its task) into the image file `out`."""
+    """Draw the figure of a sweep store (chosen by its task) into the image file `out` (checked first:
+    a known extension, a writable folder, nothing there that attnflow did not write)."""
+    from ..plots import check_figure_path, save
+    check_figure_path(out, "out")
     ds = open_sweep(store)
     task = ds.attrs["sweep_task"]
     if task not in FIGURES:
         raise AttnflowError(f"no figure for task {task!r}; figures exist for {', '.join(FIGURES)}")
     figure = FIGURES[task](ds)
-    figure.savefig(out, dpi=120)
-    plt.close(figure)
+    save(figure, out)
     return Path(out)

@@ -2,14 +2,18 @@
 
 Layout (readable with `xarray.open_zarr` at any time, also while the sweep runs):
   <output>  (<grid dims>..., <output dims>...)  float64, NaN where not (yet) computed
-  status    (<grid dims>...)  int8: 0 pending, 1 done, 2 failed
-  error     (<grid dims>...)  the error of a failed point ("" otherwise)
+  status    (<grid dims>...)  int8: 0 pending, 1 done, 2 failed (CF `flag_values`, `flag_meanings`)
+  error     (<grid dims>...)  the error of a failed point ("" otherwise), variable-length text
 Grid dims carry their parameter values as coordinates (a zip axis carries one coordinate per
-parameter); `attrs` hold the task, the fixed parameters, the canonical spec and its SHA-256
-digest. Every grid point is its own chunk, so each finished point is one write of its data,
-then one write of its status: a point counts as done only once both are on disk, which is what
-makes resuming safe. Nothing run-dependent (times, hosts, worker counts) is stored, so a
-resumed sweep gives the same bytes as an uninterrupted one.
+parameter), each with `long_name` (the task's help) and `units`; `attrs` hold the task, the fixed
+parameters, the canonical spec and its SHA-256 digest, and the provenance attributes
+(`attnflow.provenance`: Conventions, history, source). Chunks span several grid points (up to
+CHUNK_BYTES; status and error one chunk): each finished point is one write of its data, then one
+write of its status, and every chunk write replaces the chunk file atomically (zarr writes a
+temporary file and renames it), so a point counts as done only once both are on disk, which is
+what makes resuming safe. Nothing run-dependent (times, hosts, worker counts) is stored beyond the
+creation line in `history`, so a resumed sweep gives the same bytes as an uninterrupted one apart
+from that attribute.
 """
 
 from __future__ import annotations
@@ -24,13 +28,23 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from .. import provenance
 from ..errors import AttnflowError, ParameterError
+from ..io import _signals_deferred
 from ..outputs import MARK
 from .spec import Spec, SpecError
 from .tasks import Output, get
 
 PENDING, DONE, FAILED = 0, 1, 2
-ERROR_WIDTH = 300
+CHUNK_BYTES = 2 ** 20  # the largest chunk of an output array
+# long_name and units of the built-in tasks' outputs (others: "<name>, output of task <task>")
+OUTPUTS = {"cluster_count": ("number of clusters found at the first metastable time", "1"),
+           "dominant_mode": ("dominant mode k* = argmax_k gamma_k of the linear theory (docs/science.md §3)", "1"),
+           "t_observed": ("time at which the clusters were counted", "1"),
+           "clustered": ("1 where every pairwise inner product is above the threshold, else 0", "1"),
+           "min_inner_product": ("smallest pairwise inner product of the tokens", "1"),
+           "modes": provenance.VARIABLES["mode_amplitude"], "final_state": ("token positions at t_end", "1"),
+           "energy": provenance.VARIABLES["energy"], "order_parameter": provenance.VARIABLES["order_parameter"]}
 
 
 def plan(spec: Spec) -> dict[str, Output]:
@@ -115,7 +129,7 @@ class SweepStore:
         return [int(i) for i in np.flatnonzero(self.status().ravel() != DONE)]
 
     def write(self, index: int, outputs: dict[str, np.ndarray]) -> None:
-        """Store the outputs of point `index`, then mark it done."""
+        """Store the outputs of point `index`, then mark it done (Ctrl-C waits until both are written)."""
         where = np.unravel_index(index, self.spec.shape)
         if set(outputs) != set(self.layout):
             raise AttnflowError(f"task returned outputs {sorted(outputs)}, expected {sorted(self.layout)}")
@@ -123,19 +137,22 @@ class SweepStore:
             value = np.asarray(outputs[name], dtype=np.float64)
             if value.ndim != len(out.shape) or any(s > m for s, m in zip(value.shape, out.shape)):
                 raise AttnflowError(f"output {name!r} has shape {value.shape}, expected at most {out.shape}")
-            padded = np.full(out.shape, np.nan)
-            padded[tuple(slice(0, s) for s in value.shape)] = value
-            self.group[name][where] = padded
-        was_failed = self.group["status"][where] == FAILED
-        if was_failed:
-            self.group["error"][where] = ""
-        self.group["status"][where] = DONE
+            outputs = {**outputs, name: value}
+        with _signals_deferred():
+            for name, out in self.layout.items():
+                padded = np.full(out.shape, np.nan)
+                padded[tuple(slice(0, s) for s in np.shape(outputs[name]))] = outputs[name]
+                self.group[name][where] = padded
+            if self.group["status"][where] == FAILED:
+                self.group["error"][where] = ""
+            self.group["status"][where] = DONE
 
     def fail(self, index: int, message: str) -> None:
         """Record that point `index` raised `message`."""
         where = np.unravel_index(index, self.spec.shape)
-        self.group["error"][where] = message[:ERROR_WIDTH]
-        self.group["status"][where] = FAILED
+        with _signals_deferred():
+            self.group["error"][where] = message
+            self.group["status"][where] = FAILED
 
 
 def _digest(path: Path) -> str | None:
@@ -151,20 +168,42 @@ def _attr(value):
     return "none" if value is None else int(value) if isinstance(value, bool) else value
 
 
+def grid_chunks(shape: tuple[int, ...], point_bytes: int) -> tuple[int, ...]:
+    """Chunks over the grid holding at most CHUNK_BYTES (at least one point), whole trailing dims first."""
+    budget, chunks = max(1, CHUNK_BYTES // max(point_bytes, 1)), []
+    for size in reversed(shape):
+        take = max(1, min(size, budget))
+        chunks.append(take)
+        budget //= take
+    return tuple(reversed(chunks))
+
+
 def _create(path: Path, spec: Spec, layout: dict[str, Output]) -> None:
-    grid_chunks = (1,) * len(spec.shape)
+    task = get(spec.task, spec.imports)
     coords = {}
     for axis in spec.axes:
         for name, values in axis.values.items():
-            coords[name] = ((axis.dim,), np.asarray(["none" if v is None else v for v in values]))
-    data = {"status": (spec.dims, da.zeros(spec.shape, dtype=np.int8, chunks=grid_chunks)),
-            "error": (spec.dims, da.full(spec.shape, "", dtype=f"<U{ERROR_WIDTH}", chunks=grid_chunks))}
+            help_text = task.parameters[name].help if name in task.parameters else ""
+            numeric = task.parameters[name].type in ("float", "int") if name in task.parameters else False
+            coords[name] = ((axis.dim,), np.asarray(["none" if v is None else v for v in values]),
+                            {"long_name": help_text or name, **({"units": "1"} if numeric else {})})
+    status_attrs = {"long_name": "state of the grid point", "flag_values": [PENDING, DONE, FAILED],
+                    "flag_meanings": "pending done failed"}
+    data = {"status": (spec.dims, da.zeros(spec.shape, dtype=np.int8, chunks=spec.shape), status_attrs),
+            "error": (spec.dims, np.full(spec.shape, "", dtype=object),
+                      {"long_name": "error of a failed grid point (empty otherwise)"})}
     for name, out in layout.items():
-        coords.update({dim: ((dim,), values) for dim, values in out.coords.items()})
-        data[name] = (spec.dims + out.dims, da.full(spec.shape + out.shape, np.nan, chunks=grid_chunks + out.shape))
+        coords.update({dim: ((dim,), values, dict(zip(("long_name", "units"), provenance.VARIABLES[dim])))
+                       if dim in provenance.VARIABLES else ((dim,), values) for dim, values in out.coords.items()})
+        chunks = grid_chunks(spec.shape, 8 * int(np.prod(out.shape, dtype=np.int64))) + out.shape
+        long_name, units = OUTPUTS.get(name, (f"{name}, output of task {spec.task}", "1"))
+        data[name] = (spec.dims + out.dims, da.full(spec.shape + out.shape, np.nan, chunks=chunks),
+                      {"long_name": long_name, "units": units})
+    call = provenance.python_call("attnflow.sweep.run_sweep", {"spec": f"<task {spec.task}, {spec.size} points>",
+                                                               "out": str(path)})
     attrs = {MARK: "sweep", "sweep_task": spec.task, "sweep_spec": json.dumps(spec.canonical(), sort_keys=True),
              "sweep_digest": spec.digest(), "sweep_points": spec.size, "sweep_record": list(spec.record),
-             **{name: _attr(value) for name, value in spec.fixed.items()}}
+             **{name: _attr(value) for name, value in spec.fixed.items()}, **provenance.attributes(call)}
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     encoding = {"status": {"_FillValue": None}, "error": {"_FillValue": None}}
     try:
