@@ -77,14 +77,14 @@ def run(out: Path, scale: str, progress=quiet) -> Section:
     axes[1].legend(fontsize=7)
     m = size["random_n"]
     random_rows = []
-    for dim, color in zip(size["dims"], ("C0", "C1", "C2", "C3")):
+    for dim, color, marker, style in zip(size["dims"], ("C0", "C1", "C2", "C3"), "os^D", ("-", "--", ":", "-.")):
         x = init.uniform(m, dim, seed=1)
         x = x @ np.linalg.qr(x.T)[0]  # the same Gram matrix in the m-dimensional span (dynamics stay in it)
         t, inner, _ = particle_run("sa", "post", x, beta=BETA, t_end=T_END)
         sol = eq.solve(m, BETA, float(inner[0].mean()), t, "sa", "post")
         axes[2].fill_between(t, inner.min(1), inner.max(1), color=color, alpha=0.2)
-        axes[2].plot(t, inner.mean(1), "o", color=color, mfc="none", ms=4, label=f"d = {dim} (mean, min–max)")
-        axes[2].plot(t, sol.rho, "-", color=color, lw=1)
+        axes[2].plot(t, inner.mean(1), marker, color=color, mfc="none", ms=4, label=f"d = {dim} (mean, min–max)")
+        axes[2].plot(t, sol.rho, linestyle=style, color=color, lw=1)
         random_rows.append({"dim": dim, "n": m, "max_mean_deviation": float(np.abs(inner.mean(1) - sol.rho).max()),
                             "max_spread": float((inner.max(1) - inner.min(1)).max())})
     axes[2].set(xlabel="t", ylabel="pairwise inner products",

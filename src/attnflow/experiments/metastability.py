@@ -173,7 +173,7 @@ def _figures(case: dict, out: Path, stem: str) -> list[str]:
     plots.growth_rate_plot(rates, k_star, ax=axes[0], label=f"γ_k, {label}")
     plots.mode_amplitudes(ds["obs_time"].values, ds["mode_amplitude"].values, rates, modes=range(1, FIT_MODES + 1),
                           window_end=case["fit_window_end"], ax=axes[1],
-                          label="amplitudes; dashed: A_k(0) e^{γ_k t}; dotted: fit window end")
+                          label=r"amplitudes; dashed: $A_k(0)\,e^{\gamma_k t}$; dotted: fit window end")
     plots.save(figure, out / f"{stem}_modes.png")
     names.append(f"{stem}_modes.png")
     if case["dim"] > 2:
