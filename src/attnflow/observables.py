@@ -122,7 +122,7 @@ def energy(x, beta: float, scaled: bool = False) -> float:
     if tokens.shape[1] == 2:
         _, b, i0 = bessel_coefficients(float(beta))
         power = np.abs(fourier_modes(tokens, len(b))) ** 2
-        return math.exp(shift + math.log(i0 + float(np.dot(b, power))) - math.log(2 * beta))
+        return _exp_checked(shift + math.log(i0 + float(np.dot(b, power))) - math.log(2 * beta), beta)
     n = tokens.shape[0]
     rows = _block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
     total = 0.0
@@ -131,7 +131,14 @@ def energy(x, beta: float, scaled: bool = False) -> float:
         diagonal = torch.arange(inner.shape[0], device=inner.device)
         inner[diagonal, start + diagonal] = 1.0  # <x_i, x_i> = 1 exactly: rounding would matter at large beta
         total += float(torch.exp(beta * (inner - 1)).sum(dtype=torch.float64))
-    return math.exp(shift + math.log(total) - math.log(2 * beta * n**2))
+    return _exp_checked(shift + math.log(total) - math.log(2 * beta) - 2 * math.log(n), beta)
+
+
+def _exp_checked(log_energy: float, beta: float) -> float:
+    """e^{log_energy}, refused where it overflows float64 (E_beta ~ 1/(2 beta) as beta -> 0)."""
+    check(log_energy <= MAX_EXP, "beta", beta, "a value where E_beta fits in float64 (it grows like 1/(2 beta) "
+                                               "as beta -> 0: use beta = 0, where E - 1/(2 beta) is returned)")
+    return math.exp(log_energy)
 
 
 def r0(x) -> float:
