@@ -9,6 +9,9 @@ bound before exp, so large beta stays finite (USA multiplies the shift back).
 With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the
 sphere, so it costs no extra pass; otherwise the exact row maximum is used.
 On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel.
+On the CPU, a small system (n^2 <= KERNEL_MAX_PAIRS, float64 or float32) goes through the fused Numba
+kernel of `dense_kernel`, which computes the same sums in one call: at n = 200 the blocked path's dozen
+tensor operations, not its arithmetic, set its cost. The blocked path is the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import dense_kernel
+
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
+KERNEL_MAX_PAIRS = 2**20  # n^2 up to which the CPU kernel is used (benchmarks/small.py measures the crossover)
 
 
 def _block_rows(n: int, element_size: int, memory_budget: int) -> int:
@@ -24,12 +30,20 @@ def _block_rows(n: int, element_size: int, memory_budget: int) -> int:
 
 
 def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
-              memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None) -> torch.Tensor:
-    """Attention output A_i = sum_j w_ij V x_j (unprojected), shape (n, d).
+              memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None,
+              kernel: bool | None = None) -> torch.Tensor:
+    """Attention output A_i = sum_j w_ij V x_j (unprojected), shape (n, d) (docs/science.md §1).
 
     `fused=None` uses the fused kernel where it applies (CUDA, SA, not float64).
+    `kernel=None` uses the CPU kernel of `dense_kernel` where it applies (CPU, float64 or float32, no
+    gradient, n^2 <= KERNEL_MAX_PAIRS); False forces the blocked PyTorch path.
     """
     n = x.shape[0]
+    if kernel is None:
+        kernel = (not fused and x.device.type == "cpu" and x.dtype in _KERNEL_DTYPES and n * n <= KERNEL_MAX_PAIRS
+                  and not x.requires_grad)
+    if kernel:
+        return _kernel_attention(kind, beta, x, Q, K, V)
     queries = x if Q is None else x @ torch.as_tensor(Q, dtype=x.dtype, device=x.device).T
     keys = x if K is None else x @ torch.as_tensor(K, dtype=x.dtype, device=x.device).T
     values = x if V is None else x @ torch.as_tensor(V, dtype=x.dtype, device=x.device).T
@@ -59,6 +73,19 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         else:
             out[start:start + rows] = weighted * (torch.exp(shift) / n)
     return out
+
+
+_KERNEL_DTYPES = (torch.float64, torch.float32)
+
+
+def _kernel_attention(kind, beta, x, Q, K, V):
+    """`attention` through the CPU kernel; Q, K, V are applied by torch (the blocked path's rounding)."""
+    x = x.detach().contiguous()
+    array = x.numpy()
+    queries = array if Q is None else (x @ torch.as_tensor(Q, dtype=x.dtype).T).numpy()
+    keys = array if K is None else (x @ torch.as_tensor(K, dtype=x.dtype).T).numpy()
+    values = array if V is None else (x @ torch.as_tensor(V, dtype=x.dtype).T).numpy()
+    return torch.from_numpy(dense_kernel.attention(kind, beta, queries, keys, values, Q is None and K is None))
 
 
 def _fused_softmax_attention(beta, queries, keys, values, memory_budget):
