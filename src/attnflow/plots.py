@@ -142,9 +142,11 @@ def check_figure_path(path, parameter: str) -> Path:
 
 
 def save(figure, path) -> None:
-    """Write `figure` (tight layout, 110 dpi, marked as attnflow's in its metadata) and close it."""
+    """Write `figure` (tight layout unless it has its own layout engine, 110 dpi, marked as attnflow's in
+    its metadata) and close it."""
     path = Path(path)
-    figure.tight_layout()
+    if figure.get_layout_engine() is None:
+        figure.tight_layout()
     key = FIGURE_FORMATS.get(path.suffix.lower())
     figure.savefig(path, dpi=110, metadata={key: FIGURE_MARK} if key else None)
     plt.close(figure)

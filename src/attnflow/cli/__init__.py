@@ -110,21 +110,29 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     _ARGV = sys.argv[1:]
     try:
+        status = _run()
+    finally:
+        _ARGV = None  # a later in-process call (tests, notebooks) records its own command line
+    sys.exit(status)
+
+
+def _run() -> int:
+    """Run the app; the exit status, with bad input as one line and status 2."""
+    try:
         status = app(standalone_mode=False)
     except AttnflowError as error:
         console.print(f"[bold red]error:[/] {error}{_partial(error)}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        return 2
     except NoArgsIsHelpError as error:
         error.show()
-        sys.exit(error.exit_code)
+        return error.exit_code
     except ClickException as error:  # a value outside an option's choices, an unknown option, ...
         message = error.format_message().replace("Value error, ", "")  # Typer's choice check words it so
         console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        return 2
     except typer.Abort:
-        sys.exit(130)
-    sys.exit(status if isinstance(status, int) else 0)
-
+        return 130
+    return status if isinstance(status, int) else 0
 
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
 from . import sweep  # noqa: E402,F401
