@@ -146,3 +146,13 @@ def test_float32_and_torch_input():
     assert ds.attrs["dtype"] == "float32"
     ref = af.simulate(af.Model("sa", 2.0, 3), x0, 0.1, dt=0.01, observables=())
     assert np.abs(ds["x"].values - ref["x"].values).max() < 1e-5
+
+
+def test_progress_true_reports_in_a_log(capsys, monkeypatch):
+    """progress=True: with stderr not a terminal, plain lines of t / t_end (here every step: the clock is fast)."""
+    import attnflow.progress as progress
+    ticks = iter(range(0, 10**6, 30))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(ticks)))
+    af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(50, 2, seed=0), t_end=0.01, dt=1e-3, progress=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "simulate t" in line]
+    assert lines and "0.01" in lines[-1]

@@ -17,6 +17,7 @@ from .flow import make_flow
 from .interaction import check_representable, check_tokens, choose_engine, dense
 from .io import RunRecorder, checkpoint_arrays
 from .model import Model
+from .progress import callback
 from .steppers import dopri5_step, error_ratio, euler_step, rk4_step
 
 METHODS = ("euler", "rk4", "dopri5")
@@ -53,7 +54,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     resume         continue the interrupted run bound for `out` from its last checkpoint: the same
                    parameters and x0 are required, and the result equals an uninterrupted run bit for bit
                    (the noise generator's state is part of the checkpoint)
-    progress       optional callback progress(t, t_end)
+    progress       True for a progress bar (terminal or notebook; plain lines in a log), or a callback
+                   progress(t, t_end)
     max_steps      dopri5: the most steps (accepted and rejected) the run may take; more is an error
     Returns an xarray.Dataset (see io.py) with the model, solver and seed in attrs.
     A state that becomes non-finite stops the run with `NonFiniteError` (naming beta, dt, dtype and
@@ -87,6 +89,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     observe_every = save_every / 10 if observe_every is None else observe_every
     if t_end > 0:
         _positive("observe_every", observe_every)
+    check(progress is None or isinstance(progress, bool) or callable(progress), "progress", progress,
+          "True (a bar in a terminal or notebook, plain lines in a log), a callback progress(t, t_end), or None")
     check(not resume or out is not None, "resume", resume, "False unless out names the interrupted run")
     check(not (resume and overwrite), "resume", resume, "False with overwrite=True (one or the other)")
     chosen = choose_engine(model, engine)
@@ -139,6 +143,7 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
                 f"kind={model.kind}, engine={chosen}): the run cannot be represented; try a smaller dt, "
                 "float64 or a smaller beta")
 
+    progress = callback(progress, "simulate t")
     loop = _Loop(flow, float(t_end), recorder, observe, guard, progress)
     started = wallclock.perf_counter()
     try:
@@ -149,6 +154,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
             else:
                 stats = loop.adaptive(flow.encode(x), dt, save_every, observe_every, rtol, atol, max_steps)
     except BaseException as error:
+        if hasattr(progress, "close"):
+            progress.close()
         where = recorder.abandon(f"{type(error).__name__}: {error}")
         if where is not None:
             error.partial_result = where
