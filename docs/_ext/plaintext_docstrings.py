@@ -25,9 +25,9 @@ import griffe
 _COLUMNS = re.compile(r"\S {2,}\S")
 _BULLET = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-# "docs/science.md §3" (or the older "SCIENCE.md §3") -> a link to that section of the science page.
+# "docs/science.md §3" -> a link to that section of the science page.
 # API pages are docs/api/<name>.md, so the link is ../science.md#sN.
-_CITATION = re.compile(r"(?:docs/science|SCIENCE)\.md §(\d)")
+_CITATION = re.compile(r"docs/science\.md §(\d)")
 
 
 def _escape_text(text: str) -> str:

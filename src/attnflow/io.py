@@ -69,8 +69,9 @@ def save(ds: xr.Dataset, path, overwrite: bool = False) -> Path:
     added = {**provenance.recorded_attrs(), **provenance.attributes(f"attnflow.io.save(<Dataset>, {str(path)!r})")}
     ds.attrs = {**{k: _attr_value(v) for k, v in added.items()}, **ds.attrs, MARK: kind}
     temporary = path.with_name(f".{path.name}.writing")
-    if temporary.exists() and written_by_attnflow(temporary) is not None:
-        remove(temporary, written_by_attnflow(temporary))
+    leftover = written_by_attnflow(temporary)  # an earlier save that was interrupted
+    if leftover is not None:
+        remove(temporary, leftover)
     try:
         if path.suffix == ".nc":
             ds.to_netcdf(temporary, engine="h5netcdf")
@@ -121,6 +122,7 @@ class RunRecorder:
         self.overwrite = overwrite
         self.flush_seconds, self._last_flush = flush_seconds, time.monotonic()
         self._flushed_snapshots = self._flushed_observations = 0
+        self._rewrite_observations = False
 
     def check_targets(self) -> None:
         """Before any work: the target may be written and no interrupted run of it would be lost."""
@@ -235,7 +237,7 @@ class RunRecorder:
         zarr.consolidate_metadata(str(self.store))
 
     def _flush_observations(self) -> None:
-        if getattr(self, "_rewrite_observations", False):  # a resumed run drops observations past its checkpoint
+        if self._rewrite_observations:  # a resumed run drops observations past its checkpoint
             group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
             for name in ["obs_time", *self.observations]:
                 group[name].resize((self._flushed_observations, *group[name].shape[1:]))

@@ -1,4 +1,4 @@
-"""The exact Fourier–Bessel interaction on the circle (SCIENCE.md §1), O(n M) per evaluation.
+"""The exact Fourier–Bessel interaction on the circle (docs/science.md §1), O(n M) per evaluation.
 
 With angles theta_j and moments m_k = (1/n) sum_j e^{i k theta_j}:
   e^{beta cos phi} = I_0(beta) + 2 sum_k I_k(beta) cos k phi,
