@@ -25,7 +25,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.special import betainc
 
 from ._array import to_tensor
-from .errors import check
+from .errors import check, check_integer, check_positive, check_real
 
 BLOCK = 2**22  # entries of a token-by-core inner-product block
 CORE_COUNT = 20
@@ -67,7 +67,7 @@ def core_cap_radius(fraction: float, dim: int, largest: float) -> float:
 def _check_options(radius, min_mass, contrast):
     check(np.isfinite(radius) and 0 < radius < np.pi, "radius", radius, "a number in (0, pi)")
     check(np.isfinite(min_mass) and 0 <= min_mass <= 1, "min_mass", min_mass, "a number in [0, 1]")
-    check(np.isfinite(contrast) and contrast > 0, "contrast", contrast, "a finite number > 0")
+    check_positive("contrast", contrast)
 
 
 def _sorted_result(centers: np.ndarray, labels: np.ndarray, weights: np.ndarray, min_mass: float) -> Clusters:
@@ -91,7 +91,7 @@ def find_clusters(x, radius: float = 0.2, min_mass: float = 0.01, contrast: floa
     sample    size of the seeded subsample on which core tokens and links are found (all tokens are labelled)
     """
     _check_options(radius, min_mass, contrast)
-    check(isinstance(sample, (int, np.integer)) and sample >= 2, "sample", sample, "an integer >= 2")
+    check_integer("sample", sample, 2)
     tensor, _ = to_tensor(x)
     check(tensor.ndim == 2 and tensor.shape[0] >= 1 and tensor.shape[1] >= 2, "x",
           f"array of shape {tuple(tensor.shape)}", "(n, d) tokens with n >= 1, d >= 2")
@@ -132,7 +132,7 @@ def find_clusters_density(density, min_mass: float = 0.01, contrast: float = 2.0
     normalisation; masses are fractions of the total): the periodic arcs where density > contrast / (2 pi)
     after normalising to integral 1, extended down to the valleys. Labels are per grid point."""
     check(np.isfinite(min_mass) and 0 <= min_mass <= 1, "min_mass", min_mass, "a number in [0, 1]")
-    check(np.isfinite(contrast) and contrast > 0, "contrast", contrast, "a finite number > 0")
+    check_positive("contrast", contrast)
     rho = np.asarray(density, dtype=np.float64)
     check(rho.ndim == 1 and len(rho) >= 3 and bool(np.all(np.isfinite(rho))) and bool(np.all(rho >= 0))
           and rho.sum() > 0, "density", f"array of shape {rho.shape}",
@@ -187,8 +187,8 @@ def _down_the_slopes(rho: np.ndarray, arc: list[int], labels: np.ndarray, floor:
 def angle_density(theta, bins: int = 256, smoothing: float = 0.02) -> np.ndarray:
     """A density on the uniform circle grid of `bins` points from angles `theta`: the histogram convolved
     with a periodic Gaussian of width `smoothing` (rad), normalised to integral 1."""
-    check(isinstance(bins, (int, np.integer)) and bins >= 3, "bins", bins, "an integer >= 3")
-    check(np.isfinite(smoothing) and smoothing >= 0, "smoothing", smoothing, "a finite number >= 0")
+    check_integer("bins", bins, 3)
+    check_real("smoothing", smoothing, 0.0)
     counts, _ = np.histogram(np.mod(np.asarray(theta, dtype=np.float64), 2 * np.pi), bins=bins,
                              range=(0, 2 * np.pi))
     k = np.fft.rfftfreq(bins, d=1 / bins)

@@ -14,20 +14,18 @@ import torch
 
 from . import sphere
 from ._array import resolve_device
-from .errors import AttnflowError, check
+from .errors import AttnflowError, check, check_integer, check_real, is_integer
 
 ON_SPHERE_TOLERANCE = 1e-10
 
 
 def _check_n_dim(n, dim):
-    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n", n, "an integer >= 1")
-    check(isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and dim >= 2,
-          "dim", dim, "an integer >= 2")
+    check_integer("n", n, 1)
+    check_integer("dim", dim, 2)
 
 
 def _generator(seed) -> torch.Generator:
-    check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0,
-          "seed", seed, "an integer >= 0")
+    check_integer("seed", seed, 0)
     return torch.Generator().manual_seed(int(seed))
 
 
@@ -81,7 +79,7 @@ def clusters(n: int, dim: int, centers, masses=None, spread: float = 0.05, seed:
     """
     _check_n_dim(n, dim)
     generator = _generator(seed)
-    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+    if is_integer(centers):
         check(centers >= 1, "centers", centers, "an integer >= 1 or a (K, dim) array")
         if dim == 2:
             c = sphere.from_angles(2 * math.pi * torch.arange(centers, dtype=torch.float64) / centers)
@@ -97,7 +95,7 @@ def clusters(n: int, dim: int, centers, masses=None, spread: float = 0.05, seed:
     weights = np.full(k, 1.0 / k) if masses is None else np.asarray(masses, dtype=np.float64)
     check(weights.shape == (k,) and bool(np.all(np.isfinite(weights))) and bool(np.all(weights >= 0))
           and abs(weights.sum() - 1) <= 1e-9, "masses", masses, f"{k} non-negative fractions summing to 1")
-    check(math.isfinite(spread) and spread >= 0, "spread", spread, "a finite number >= 0")
+    check_real("spread", spread, 0.0)
     sizes = _largest_remainder(n, weights / weights.sum())
     centre_of_token = torch.repeat_interleave(c, torch.as_tensor(sizes), dim=0)
     noise = sphere.project(centre_of_token, spread * torch.randn(n, dim, generator=generator, dtype=torch.float64))
@@ -121,7 +119,7 @@ def equiangular(n: int, rho: float, dim: int | None = None, seed: int | None = N
     `seed` applies a random rotation; without it the configuration is the
     symmetric square root of the Gram matrix padded with zeros.
     """
-    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1, "n", n, "an integer >= 1")
+    check_integer("n", n, 1)
     dim = n if dim is None else dim
     _check_n_dim(n, dim)
     lowest = -1.0 / (n - 1) if n > 1 else -1.0
