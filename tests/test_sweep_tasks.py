@@ -11,7 +11,7 @@ from scipy.special import iv
 import attnflow as af
 from attnflow.sweep import DONE, SweepStore, get, parse_spec, plan
 from attnflow.sweep.cluster_count import metastable_time
-from attnflow.sweep.plots import open_sweep, phase_diagram, plot_store
+from attnflow.plots.sweep import open_sweep, phase_diagram, plot_store
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +127,7 @@ def test_unfinished_points_are_masked_in_figures(tmp_path):
 
 
 def test_simulate_figure_plots_final_values_mean_over_seeds(tmp_path):
-    from attnflow.sweep.plots import final_values
+    from attnflow.plots.sweep import final_values
 
     data = {"task": "simulate", "fixed": {"t_end": 1.0, "dt": 0.5, "observations": 3},
             "grid": {"beta": [1.0, 2.0], "n": [4, 8]}, "seeds": 2, "record": ["energy", "final_state"]}

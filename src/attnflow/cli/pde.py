@@ -85,7 +85,7 @@ def _check_figures(folder: Path) -> None:
 
 def _figures(ds, folder: Path) -> None:
     from .. import plots as figures
-    from ..pde import plots
+    from ..plots import pde as plots
     folder.mkdir(parents=True, exist_ok=True)
     for name, draw in zip(FIGURES, (plots.snapshots, plots.spacetime)):
         ax = draw(ds)

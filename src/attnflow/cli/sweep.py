@@ -74,7 +74,7 @@ def sweep_plot(
 
     Cluster counts against beta (cluster_count), the (t, beta) phase diagram (phase_diagram), or a
     simulate sweep's final observables."""
-    from ..sweep.plots import plot_store
+    from ..plots.sweep import plot_store
 
     try:
         plot_store(store, out)

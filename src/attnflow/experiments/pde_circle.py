@@ -26,7 +26,7 @@ from ..growth import fit_growth_rates  # noqa: E402
 from ..integrate import simulate  # noqa: E402
 from ..model import Model  # noqa: E402
 from ..pde import initial, solve, wasserstein1  # noqa: E402
-from ..pde import plots as pde_plots  # noqa: E402
+from ..plots import pde as pde_plots  # noqa: E402
 from ..pde.kernels import grid  # noqa: E402
 from ..theory import dominant_mode, growth_rates  # noqa: E402
 from . import Section, experiment, quiet, steps  # noqa: E402

@@ -4,7 +4,7 @@
 * `initial`: uniform plus white noise or chosen modes, a density from an array or a function,
   a kernel estimate from particles, and sampling particles from a density
 * `wasserstein1`: W1 on the circle between particles and densities
-* `plots`: density snapshots and the space–time map
+* figures of a run: `attnflow.plots.pde` (density snapshots, the space–time map)
 """
 
 from . import initial

@@ -7,7 +7,7 @@
 
 `spec.py` parses and validates the description, `tasks.py` is the open registry of tasks
 (`simulation.py`, `cluster_count.py`, `phase_diagram.py` are the built-in ones), `store.py`
-the Zarr store and its resume bookkeeping, `runner.py` the Dask side, `plots.py` the figures.
+the Zarr store and its resume bookkeeping, `runner.py` the Dask side; the figures are in `attnflow.plots.sweep`.
 """
 
 from .runner import Failure, SweepReport, execute, local_cluster, run_sweep

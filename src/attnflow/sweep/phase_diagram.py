@@ -3,7 +3,7 @@
 n tokens (32 by default) i.i.d. uniform on S^{dim-1} follow SA (or USA); at `observations` equally
 spaced times 0 .. t_end the task records the smallest pairwise inner product min_{i,j} <x_i, x_j>
 and whether it exceeds `threshold` (0.999): "all tokens in one cluster". The (t, beta) phase
-diagram is the mean of `clustered` over the seed dimension (`attnflow.sweep.plots.phase_diagram`).
+diagram is the mean of `clustered` over the seed dimension (`attnflow.plots.sweep.phase_diagram`).
 """
 
 from __future__ import annotations

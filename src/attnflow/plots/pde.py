@@ -1,28 +1,21 @@
-"""Figures of a PDE run (matplotlib, Agg backend): density snapshots and the space–time map.
+"""Figures of a PDE run (`attnflow.pde.solve`): density snapshots, the space–time map, mode growth.
 
 Each helper draws on a given `Axes` (a new figure when none is given) and returns the Axes.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-
-
-def _axes(ax, size=(6, 4)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
+from .axes import axes_or_new
 
 
 def snapshots(ds, times=None, sites=None, ax=None, log: bool = True):
     """rho(theta, t) at a few saved times (default: 5 spread over the run); `sites` (angles, e.g. the
     predicted k* cluster sites of docs/science.md §3) as dashed vertical lines."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     available = ds.time.values
     times = available[np.linspace(0, len(available) - 1, min(5, len(available))).astype(int)] \
         if times is None else times
@@ -41,7 +34,7 @@ def snapshots(ds, times=None, sites=None, ax=None, log: bool = True):
 
 def spacetime(ds, ax=None, log: bool = True):
     """The density as a heat map over (theta, t)."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     rho = ds.density.values
     norm = LogNorm(vmin=max(rho[rho > 0].min(), rho.max() * 1e-4), vmax=rho.max()) if log and (rho > 0).any() \
         else None
@@ -54,7 +47,7 @@ def spacetime(ds, ax=None, log: bool = True):
 
 def mode_growth(ds, rates, modes=None, ax=None):
     """|mu_k(t)| on a log scale with the linear prediction |mu_k(0)| e^{gamma_k t} dashed."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     modes = ds.mode.values if modes is None else modes
     t = ds.obs_time.values
     for k in modes:

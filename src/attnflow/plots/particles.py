@@ -1,4 +1,4 @@
-"""Figures of the metastable-clustering analysis (matplotlib, Agg backend).
+"""Figures of particle runs: tokens over time and on S², angles, growth rates, mode amplitudes.
 
 Each helper draws on a given `Axes` (or a new figure when none is given) and returns the Axes,
 so experiments can compose panels:
@@ -13,28 +13,15 @@ so experiments can compose panels:
 
 from __future__ import annotations
 
-from pathlib import Path
+import numpy as np
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .errors import ParameterError  # noqa: E402
-from .outputs import check_writable_parent  # noqa: E402
-
-
-def _axes(ax, size=(6, 4)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
+from .axes import axes_or_new
 
 
 def trajectories(time, angles, sites=None, ax=None, tokens: int = 300, seed: int = 0):
     """Angles (time, token) of `tokens` randomly chosen tokens as thin lines against time (broken where they
     wrap around 2 pi); `sites` (angles) as horizontal dashed lines."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     angles = np.asarray(angles, dtype=np.float64)
     chosen = np.random.default_rng(seed).choice(angles.shape[1], min(tokens, angles.shape[1]), replace=False)
     paths = angles[:, chosen].copy()
@@ -51,7 +38,7 @@ def trajectories(time, angles, sites=None, ax=None, tokens: int = 300, seed: int
 def sphere_map(x, sites=None, field=None, ax=None, label: str | None = None):
     """Tokens x (n, 3) on S^2 in the equal-area cylindrical map (azimuth, z); `field(points) -> values`
     drawn as a colour background (e.g. the degree-k* component of the initial tokens); `sites` as red stars."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     if field is not None:
         azimuth, z = np.meshgrid(np.linspace(-np.pi, np.pi, 181), np.linspace(-1, 1, 91))
         r = np.sqrt(1 - z**2)
@@ -70,7 +57,7 @@ def sphere_map(x, sites=None, field=None, ax=None, label: str | None = None):
 
 def angle_histogram(angles, sites=None, ax=None, bins: int = 200, label: str | None = None):
     """Density histogram of angles in [0, 2 pi), with `sites` as dashed vertical lines."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     ax.hist(np.mod(angles, 2 * np.pi), bins=bins, range=(0, 2 * np.pi), density=True, color="tab:blue",
             label="tokens")
     for number, site in enumerate([] if sites is None else np.mod(sites, 2 * np.pi)):
@@ -83,7 +70,7 @@ def angle_histogram(angles, sites=None, ax=None, bins: int = 200, label: str | N
 
 def growth_rate_plot(rates, k_star: int | None = None, ax=None, label: str | None = None):
     """gamma_k against k = 1..len(rates), k* marked."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     k = np.arange(1, len(rates) + 1)
     ax.plot(k, rates, "o-", color="tab:blue")
     if k_star is not None:
@@ -98,7 +85,7 @@ def mode_amplitudes(time, amplitudes, rates=None, modes=None, window_end: float 
                     label: str | None = None):
     """Amplitudes (obs_time, mode) of the chosen `modes` (1-based, default all) on a log scale; with `rates`,
     the predicted lines A_k(0) e^{gamma_k t} dashed in the same colour; `window_end` marks the fit window."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     time = np.asarray(time)
     amplitudes = np.asarray(amplitudes)
     modes = range(1, amplitudes.shape[1] + 1) if modes is None else modes
@@ -113,40 +100,3 @@ def mode_amplitudes(time, amplitudes, rates=None, modes=None, window_end: float 
            ylim=(max(amplitudes[:, [k - 1 for k in modes]].min() / 2, 1e-6), 2))
     ax.legend(fontsize=7, ncol=2)
     return ax
-
-
-FIGURE_FORMATS = {".png": "Software", ".pdf": "Creator", ".svg": "Creator"}  # format: its metadata key
-FIGURE_MARK = "attnflow figure"
-
-
-def figure_written_by_attnflow(path) -> bool:
-    """True if the image at `path` carries attnflow's metadata mark (see `save`)."""
-    try:
-        with open(path, "rb") as handle:
-            return FIGURE_MARK.encode() in handle.read(1 << 22)
-    except OSError:
-        return False
-
-
-def check_figure_path(path, parameter: str) -> Path:
-    """Before any work: an image path with a known extension, in a writable folder, and not a file
-    that attnflow did not write (attnflow replaces only its own figures)."""
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        raise ParameterError(parameter, str(path), f"an image path ending in {', '.join(FIGURE_FORMATS)}")
-    check_writable_parent(path, parameter)
-    if path.is_dir() or (path.exists() and not figure_written_by_attnflow(path)):
-        raise ParameterError(parameter, str(path), "a new path: something attnflow did not write is there, and "
-                                                   "attnflow never overwrites it")
-    return path
-
-
-def save(figure, path) -> None:
-    """Write `figure` (tight layout unless it has its own layout engine, 110 dpi, marked as attnflow's in
-    its metadata) and close it."""
-    path = Path(path)
-    if figure.get_layout_engine() is None:
-        figure.tight_layout()
-    key = FIGURE_FORMATS.get(path.suffix.lower())
-    figure.savefig(path, dpi=110, metadata={key: FIGURE_MARK} if key else None)
-    plt.close(figure)

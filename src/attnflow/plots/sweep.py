@@ -1,19 +1,17 @@
-"""Figures from sweep stores (matplotlib, Agg backend): they read only the store, so they work on
+"""Figures from sweep stores (`attnflow.sweep`): they read only the store, so they work on
 a finished sweep, a resumed one, or one still running (points not done yet are NaN and skipped)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from ..errors import AttnflowError  # noqa: E402
-from .store import DONE  # noqa: E402
+from ..errors import AttnflowError
+from ..sweep.store import DONE
+from .files import check_figure_path, save
 
 
 def open_sweep(store) -> xr.Dataset:
@@ -106,7 +104,6 @@ FIGURES = {"cluster_count": cluster_counts, "phase_diagram": phase_diagram, "sim
 def plot_store(store, out) -> Path:
     """Draw the figure of a sweep store (chosen by its task) into the image file `out` (checked first:
     a known extension, a writable folder, nothing there that attnflow did not write)."""
-    from ..plots import check_figure_path, save
     check_figure_path(out, "out")
     ds = open_sweep(store)
     task = ds.attrs["sweep_task"]
