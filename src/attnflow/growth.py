@@ -1,4 +1,8 @@
-"""Growth rates fitted over the linear window of a run (docs/science.md §3).
+"""Exponential rates fitted to data, and growth rates over the linear window of a run (docs/science.md §3).
+
+`exponential_rate(t, y, window)` is the one log-linear fit of attnflow: the least-squares slope
+gamma of log y = log A + gamma t over the chosen observations, used by every experiment that reads a
+rate off a run (growth of modes, decay of W_2 or of 1 - r, the split of a cluster).
 
 In the linear phase each mode amplitude A_k(t) = sqrt(S_k(t)) grows like A_k(0) e^{gamma_k t}, so
 log A_k is a straight line of slope gamma_k. The window is chosen from the data: it starts at the
@@ -15,7 +19,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import check
+from .errors import check, check_integer, check_positive
+
+
+def exponential_rate(t, y, window=None, min_points: int = 3):
+    """gamma in y = A e^{gamma t}: the least-squares slope of log y against t over `window` (a boolean
+    mask or a slice of the observations; all of them when None). `y` is (obs,) or (obs, column): one
+    rate per column, nan for a column with a non-positive value in the window. A window with fewer than
+    `min_points` observations is refused."""
+    t = np.asarray(t, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    check(t.ndim == 1 and y.ndim in (1, 2) and y.shape[0] == t.shape[0], "y", f"array of shape {y.shape}",
+          f"an array with {t.shape[0]} rows (one per time)")
+    window = slice(None) if window is None else window
+    t, y = t[window], y[window]
+    check(len(t) >= min_points, "window", f"{len(t)} observations", f"at least min_points={min_points}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(y)
+    centred = t - t.mean()
+    slopes = np.where(np.all(np.isfinite(logs), axis=0), centred @ (logs - logs.mean(axis=0)) / (centred @ centred),
+                      np.nan)
+    return float(slopes) if y.ndim == 1 else slopes
 
 
 def linear_window(time, amplitudes, saturation: float = 0.05, min_points: int = 4) -> slice:
@@ -24,9 +48,8 @@ def linear_window(time, amplitudes, saturation: float = 0.05, min_points: int = 
     a = np.asarray(amplitudes, dtype=np.float64)
     check(a.ndim == 2 and t.ndim == 1 and a.shape[0] == t.shape[0], "amplitudes", f"array of shape {a.shape}",
           f"an (obs_time, mode) array with {t.shape[0]} rows")
-    check(np.isfinite(saturation) and saturation > 0, "saturation", saturation, "a finite number > 0")
-    check(isinstance(min_points, (int, np.integer)) and min_points >= 2, "min_points", min_points,
-          "an integer >= 2")
+    check_positive("saturation", saturation)
+    check_integer("min_points", min_points, minimum=2)
     check(len(t) >= min_points, "time", f"{len(t)} observations", f"at least min_points={min_points}")
     saturated = np.flatnonzero(a.max(axis=1) > saturation)
     stop = int(saturated[0]) if len(saturated) else len(t)
@@ -34,16 +57,10 @@ def linear_window(time, amplitudes, saturation: float = 0.05, min_points: int = 
 
 
 def fit_growth_rates(time, amplitudes, saturation: float = 0.05, min_points: int = 4) -> np.ndarray:
-    """Fitted gamma_k, one per column of `amplitudes` (obs_time, mode): least-squares slopes of log A_k
+    """Fitted gamma_k, one per column of `amplitudes` (obs_time, mode): `exponential_rate` of each A_k
     over `linear_window` (module docstring). A column with a zero amplitude in the window gives nan."""
     window = linear_window(time, amplitudes, saturation, min_points)
-    t = np.asarray(time, dtype=np.float64)[window]
-    a = np.asarray(amplitudes, dtype=np.float64)[window]
-    with np.errstate(divide="ignore"):
-        logs = np.log(a)
-    centred = t - t.mean()
-    slopes = centred @ (logs - logs.mean(axis=0)) / (centred @ centred)
-    return np.where(np.all(np.isfinite(logs), axis=0), slopes, np.nan)
+    return exponential_rate(time, amplitudes, window, min_points)
 
 
 def fit_dataset(ds, saturation: float = 0.05, min_points: int = 4) -> np.ndarray:
