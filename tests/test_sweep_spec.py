@@ -75,6 +75,103 @@ def test_malformed_specs_name_the_problem(data, words):
         assert word in message, message
 
 
+GRID = {**BASE, "grid": {"beta": [1], "n": [4]}}
+
+
+@pytest.mark.parametrize("data, words", [
+    ([GRID], ["spec: must be a mapping with keys task, import, fixed, grid, zip, seeds, record, store"]),
+    ({"grid": {"beta": [1]}}, ["spec: task:", "registered task"]),
+    ({**GRID, "task": 3}, ["spec: task:", "registered task"]),
+    ({**GRID, "import": [1]}, ["spec: import:", "module name"]),
+    ({**GRID, "fixed": [1]}, ["spec: fixed:", "mapping"]),
+    ({**GRID, "grid": [1]}, ["spec: grid:", "mapping"]),
+    ({**BASE, "grid": {"beta": 1, "n": [4]}}, ["spec: grid.beta:", "a list of values", "{range: [start, stop, step]}"]),
+    ({**BASE, "grid": {"beta": {"arange": [1]}, "n": [4]}}, ["spec: grid.beta:", "{linspace: [start, stop, num]}"]),
+    ({**BASE, "grid": {"beta": {"range": [0, 1, 2, 3]}, "n": [4]}}, ["spec: grid.beta.range:", "[start, stop, step]"]),
+    ({**BASE, "grid": {"beta": {"range": ["a"]}, "n": [4]}}, ["spec: grid.beta.range:", "numbers"]),
+    ({**BASE, "grid": {"beta": {"range": [True]}, "n": [4]}}, ["spec: grid.beta.range:", "numbers"]),
+    ({**BASE, "grid": {"beta": {"range": [0, 1, 0]}, "n": [4]}}, ["spec: grid.beta:", "step must be non-zero"]),
+    ({**BASE, "grid": {"beta": {"range": [3, 1]}, "n": [4]}}, ["spec: grid.beta:", "empty"]),
+    ({**BASE, "grid": {"beta": {"linspace": [0, 1]}, "n": [4]}}, ["spec: grid.beta.linspace:", "[start, stop, num]"]),
+    ({**BASE, "grid": {"beta": {"linspace": [0, 1, 2.0]}, "n": [4]}}, ["grid.beta.linspace:", "num an integer >= 1"]),
+    ({**BASE, "grid": {"beta": {"linspace": [0, 1, 0]}, "n": [4]}}, ["grid.beta.linspace:", "num an integer >= 1"]),
+    ({**BASE, "grid": {"n": {"range": [1.0, 3.0]}}, "fixed": {"beta": 1, "t_end": 0.1}}, ["grid.n", "1.0", "integer"]),
+    ({**GRID, "zip": "n"}, ["spec: zip[0]:", "mapping"]),
+    ({**GRID, "zip": [{}]}, ["spec: zip[0]:", "non-empty mapping"]),
+    ({**BASE, "grid": {"n": [4]}, "zip": [{"betta": [1]}]}, ["spec: zip[0].betta:", "unknown parameter 'betta'"]),
+    ({**BASE, "zip": [{"beta": [1, "x"], "n": [4, 4]}]}, ["spec: zip[0].beta:", "'x'", "finite number"]),
+    ({**BASE, "grid": {"beta": [1], "n": [4]}, "zip": [{"n": [5]}]}, ["'n' is given twice"]),
+    ({**GRID, "seeds": True}, ["spec: seeds:", "a list of values"]),
+    ({**GRID, "seeds": "8"}, ["spec: seeds:", "a list of values"]),
+    ({**GRID, "seeds": 0}, ["spec: seeds:", "empty"]),
+    ({**GRID, "seeds": [1.5]}, ["spec: seeds:", "1.5", "integer"]),
+    ({**GRID, "grid": {"beta": [1], "n": [4], "seed": [1]}, "seeds": 2}, ["'seed' is given twice"]),
+    ({**GRID, "fixed": {"t_end": float("nan"), "dt": 0.05}}, ["spec: fixed.t_end:", "nan", "finite number"]),
+    ({**GRID, "fixed": {"t_end": "inf", "dt": 0.05}}, ["spec: fixed.t_end:", "inf", "finite number"]),
+    ({**GRID, "fixed": {"t_end": True, "dt": 0.05}}, ["spec: fixed.t_end:", "True", "finite number"]),
+    ({**GRID, "fixed": {"t_end": None, "dt": 0.05}}, ["spec: fixed.t_end:", "None", "finite number"]),
+    ({**GRID, "fixed": {"t_end": 0.1, "dt": 0.05, "colour": 1}}, ["spec: fixed.colour:", "unknown parameter"]),
+    ({**BASE, "grid": {"beta": [1], "n": [True]}}, ["spec: grid.n:", "True", "integer"]),
+    ({**BASE, "grid": {"beta": [1], "n": ["4"]}}, ["spec: grid.n:", "'4'", "integer"]),
+    ({**GRID, "grid": {"beta": [1], "n": [4], "kind": [1]}}, ["spec: grid.kind:", "one of sa, usa"]),
+    ({**GRID, "grid": {"beta": [1], "n": [4], "engine": ["fast"]}}, ["spec: grid.engine:", "dense, circle"]),
+    ({**GRID, "record": []}, ["spec: record:", "non-empty list"]),
+    ({**GRID, "record": [3]}, ["spec: record:", "output name"]),
+    ({**GRID, "store": 3}, ["spec: store:", ".zarr"]),
+])
+def test_every_malformed_entry_is_one_line_naming_its_place(data, words):
+    with pytest.raises(SpecError) as info:
+        parse_spec(data)
+    message = str(info.value)
+    assert "\n" not in message and "pydantic" not in message and "Input should" not in message, message
+    for word in words:
+        assert word in message, message
+
+
+def test_short_forms_mean_their_long_forms():
+    """A single item stands for a list of one, `seeds: n` for {range: [n]}, null for an empty entry."""
+    long = parse_spec({**BASE, "import": ["json"], "grid": {"beta": [1]}, "zip": [{"n": [4, 8], "seed": [3, 4]}],
+                       "record": ["energy"]})
+    short = parse_spec({**BASE, "import": "json", "grid": {"beta": [1]}, "zip": {"n": [4, 8], "seed": [3, 4]},
+                        "record": "energy"})
+    assert short == long and short.digest() == long.digest()
+    assert parse_spec({**GRID, "seeds": 3}) == parse_spec({**GRID, "seeds": {"range": [3]}}) \
+        == parse_spec({**GRID, "seeds": [0, 1, 2]})
+    assert parse_spec({**GRID, "zip": None, "store": None}) == parse_spec(GRID)
+    assert parse_spec({"task": "cluster_count", "fixed": None, "grid": {"beta": [1], "n": [4]}}).fixed["kind"] == "usa"
+    assert parse_spec({**BASE, "grid": {"beta": {"range": 3}, "n": [4]}}).axes[0].values["beta"] == [0.0, 1.0, 2.0]
+
+
+def test_values_take_the_parameter_types():
+    spec = parse_spec({"task": "simulate", "fixed": {"t_end": "1e-1", "rtol": 1, "engine": None},
+                       "grid": {"beta": ["2", 3, 4.5], "n": {"range": [5, 0, -2]}, "dt": [None, 0.05],
+                                "kind": ["sa"]}})
+    assert spec.fixed["t_end"] == 0.1 and spec.fixed["rtol"] == 1.0 and spec.fixed["engine"] is None
+    assert all(type(v) is float for v in (spec.fixed["t_end"], spec.fixed["rtol"], *spec.axes[0].values["beta"]))
+    assert spec.axes[0].values["beta"] == [2.0, 3.0, 4.5]
+    assert spec.axes[1].values["n"] == list(range(5, 0, -2))
+    assert spec.axes[2].values["dt"] == [None, 0.05]
+    assert spec.axes[3].values["kind"] == ["sa"]
+
+
+def test_the_digest_is_the_sha256_of_the_canonical_json():
+    """The digest stores were written with: SHA-256 of the sorted JSON of task, imports, fixed values with the
+    task's defaults, axes and record, written out here by hand."""
+    import hashlib
+
+    from attnflow.sweep import get
+
+    spec = parse_spec({"task": "cluster_count", "fixed": {"kind": "sa"}, "grid": {"beta": {"range": [2, 4]},
+                       "n": [64]}, "seeds": 2})
+    task = get("cluster_count")
+    fixed = {"kind": "sa", **{name: p.default for name, p in task.parameters.items()
+                              if name not in ("kind", "beta", "n", "seed")}}
+    canonical = {"task": "cluster_count", "import": [], "fixed": fixed,
+                 "axes": [["beta", {"beta": [2.0, 3.0]}], ["n", {"n": [64]}], ["seed", {"seed": [0, 1]}]],
+                 "record": list(task.default_record)}
+    assert spec.digest() == hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
 def test_points_that_cannot_run_are_refused_before_the_sweep():
     spec = parse_spec({**BASE, "fixed": {"t_end": 0.1, "dt": 0.03}, "grid": {"beta": [1], "n": [4]}})
     with pytest.raises(SpecError, match="grid point beta=1.0, n=4: dt=0.03"):

@@ -14,8 +14,9 @@ A spec is a YAML (`.yaml`, `.yml`) or TOML (`.toml`) file, or the same mapping i
     record: [cluster_count]        # optional: outputs to record (default: the task's)
     store: clusters.zarr           # optional: the output store (--out overrides)
 
-Every problem (unknown key or parameter, empty grid, wrong type, missing required parameter)
-raises `SpecError` with one line naming the place in the spec and what is allowed.
+`SpecFile` describes these keys and `parameter_model(task)` a task's parameters, both as pydantic
+models; every problem (unknown key or parameter, empty grid, wrong type, missing required
+parameter) raises `SpecError` with one line naming the place in the spec and what is allowed.
 """
 
 from __future__ import annotations
@@ -26,18 +27,125 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
 
 import numpy as np
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StrictFloat,
+                      StrictInt, Tag, ValidationError, create_model)
 
-from ..errors import AttnflowError
-from .tasks import REQUIRED, Parameter, get
+from ..errors import AttnflowError, is_integer
+from .tasks import REQUIRED, Parameter, Task, get
 
-KEYS = ("task", "import", "fixed", "grid", "zip", "seeds", "record", "store")
+STRICT = ConfigDict(extra="forbid", strict=True)
+Number = StrictInt | StrictFloat
+Listed = BeforeValidator(lambda value: [] if value is None else value if isinstance(value, list) else [value])
+NullIsEmpty = BeforeValidator(lambda value: {} if value is None else value)
 
 
 class SpecError(AttnflowError):
     """A sweep spec that cannot run; the message names the spec entry and what is allowed."""
+
+
+class Range(BaseModel):
+    """`{range: [start, stop, step]}`: Python's range (start 0, step 1 if left out), also for floats."""
+
+    model_config = STRICT
+    range: Annotated[list[Number], Listed, Field(min_length=1, max_length=3)] = Field(
+        description="[stop], [start, stop] or [start, stop, step] (numbers)")
+
+    def values(self) -> list:
+        start, stop, step = (0, self.range[0], 1) if len(self.range) == 1 else (*self.range, 1)[:3]
+        if step == 0:
+            raise ValueError("range step must be non-zero")
+        count = max(0, math.ceil((stop - start) / step - 1e-9))
+        integer = all(map(is_integer, (start, stop, step)))
+        return [start + i * step if integer else float(start + i * step) for i in range(count)]
+
+
+class Linspace(BaseModel):
+    """`{linspace: [start, stop, num]}`: NumPy's linspace (stop included)."""
+
+    model_config = STRICT
+    linspace: tuple[Number, Number, Annotated[StrictInt, Field(ge=1)]] = Field(
+        strict=False, description="[start, stop, num] (numbers, num an integer >= 1)")
+
+    def values(self) -> list:
+        return [float(v) for v in np.linspace(*self.linspace)]
+
+
+FORMS = {"range": Range, "linspace": Linspace}
+
+
+def _form(value) -> str | None:
+    """The form of a list of values: "list", "range" or "linspace" (None: none of them)."""
+    if isinstance(value, dict) and len(value) == 1:
+        return next((form for form in FORMS if form in value), None)
+    return "list" if isinstance(value, list) else None
+
+
+def _expanded(values) -> list:
+    values = values if isinstance(values, list) else values.values()
+    if not values:
+        raise ValueError("empty list of values; give at least one")
+    return values
+
+
+def _equal_lengths(group: dict) -> dict:
+    if len({len(values) for values in group.values()}) > 1:
+        raise ValueError("lists of different lengths " + ", ".join(f"{n}: {len(v)}" for n, v in group.items()))
+    return group
+
+
+Values = Annotated[Annotated[list, Tag("list")] | Annotated[Range, Tag("range")] | Annotated[Linspace, Tag("linspace")],
+                   Discriminator(_form, custom_error_type="values", custom_error_message="a list of values, "
+                                 "{range: [start, stop, step]} or {linspace: [start, stop, num]}"),
+                   AfterValidator(_expanded)]
+
+
+class SpecFile(BaseModel):
+    """The keys of a spec (module docstring); each list of values comes expanded from its range or linspace."""
+
+    model_config = STRICT
+    task: str = Field(description="required, the name of a registered task")
+    imports: Annotated[list[str], Listed] = Field([], alias="import", description="a module name or a list of them")
+    fixed: Annotated[dict[str, Any], NullIsEmpty] = Field({}, description="a mapping parameter: value")
+    grid: Annotated[dict[str, Values], NullIsEmpty] = Field({}, description="a mapping parameter: list of values")
+    zip: Annotated[list[Annotated[dict[str, Values], Field(min_length=1), AfterValidator(_equal_lengths)]], Listed] \
+        = Field([], description="a non-empty mapping parameter: list of values (equal lengths), or a list of them")
+    seeds: Optional[Annotated[Values, BeforeValidator(lambda n: {"range": [n]} if is_integer(n) else n)]] = Field(
+        None, description="a number of seeds (0, 1, ...), a list or a {range: ...}")
+    record: Optional[Annotated[list[str], Listed, Field(min_length=1)]] = Field(
+        None, description="an output name or a non-empty list of them")
+    store: Optional[str] = Field(None, description="a path ending in .zarr")
+
+
+FIELDS = {field.alias or name: field for name, field in SpecFile.model_fields.items()}
+KEYS = ", ".join(FIELDS)
+READERS = {".yaml": yaml.safe_load, ".yml": yaml.safe_load, ".toml": tomllib.loads}
+
+
+def _yaml_float(value):
+    """YAML 1.1 reads 1e-3 (no dot) as a string: a string that Python reads as a number is that number."""
+    try:
+        return float(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
+TYPES = {"float": (Annotated[float, BeforeValidator(_yaml_float), Field(allow_inf_nan=False)], "a finite number"),
+         "int": (int, "an integer"), "bool": (bool, "true or false"), "str": (str, "a string")}
+
+
+def parameter_model(task: Task) -> type[BaseModel]:
+    """The task's parameters as a pydantic model: each field lists a parameter's values along its axis
+    (one value when fixed); a parameter with a default may be left out."""
+    def field(p: Parameter):
+        kind, allowed = (Literal[p.choices], f"one of {', '.join(p.choices)}") if p.choices else TYPES[p.type]
+        return (list[Optional[kind] if p.optional else kind],
+                Field(... if p.default is REQUIRED else [p.default], description=allowed))
+    return create_model(f"{task.name}_parameters", __config__=ConfigDict(**STRICT, protected_namespaces=()),
+                        **{name: field(p) for name, p in task.parameters.items()})
 
 
 @dataclass(frozen=True)
@@ -103,16 +211,10 @@ def load_spec(source) -> Spec:
     if isinstance(source, dict):
         return parse_spec(source)
     path = Path(source)
-    if not path.is_file():
+    if not path.is_file() or path.suffix not in READERS:
         raise SpecError(f"spec={str(path)!r} is not allowed: an existing .yaml, .yml or .toml file")
-    text = path.read_text()
     try:
-        if path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        elif path.suffix == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise SpecError(f"spec={str(path)!r} is not allowed: a file ending in .yaml, .yml or .toml")
+        data = READERS[path.suffix](path.read_text())
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as error:
         raise SpecError(f"{path}: not valid {path.suffix[1:].upper()}: {' '.join(str(error).split())}") from None
     return parse_spec(data, origin=str(path))
@@ -123,149 +225,64 @@ def parse_spec(data, origin: str = "spec") -> Spec:
     def fail(message):
         raise SpecError(f"{origin}: {message}")
 
-    if not isinstance(data, dict):
-        fail("must be a mapping with keys " + ", ".join(KEYS))
-    unknown = [key for key in data if key not in KEYS]
-    if unknown:
-        fail(f"unknown key {unknown[0]!r}; allowed: {', '.join(KEYS)}")
-    if not isinstance(data.get("task"), str):
-        fail("task: required, the name of a registered task")
-    imports = data.get("import", [])
-    if isinstance(imports, str):
-        imports = [imports]
-    if not (isinstance(imports, list) and all(isinstance(name, str) for name in imports)):
-        fail("import: a list of module names")
     try:
-        task = get(data["task"], imports)
+        spec = SpecFile.model_validate(data)
+    except ValidationError as error:
+        fail(_structure_error(error.errors()[0]))
+    try:
+        task = get(spec.task, spec.imports)
     except AttnflowError as error:
         fail(str(error))
 
-    def coerce(where, name, value):
-        if name not in task.parameters:
-            fail(f"{where}: unknown parameter {name!r} of task {task.name}; allowed: {', '.join(task.parameters)}")
-        try:
-            return _coerce(task.parameters[name], value)
-        except ValueError as error:
-            fail(f"{where}: {error}")
-
-    fixed_in = data.get("fixed", {}) or {}
-    if not isinstance(fixed_in, dict):
-        fail("fixed: a mapping parameter: value")
-    fixed = {name: coerce(f"fixed.{name}", name, value) for name, value in fixed_in.items()}
-
-    axes, seen = [], set(fixed)
-
-    def add_axis(dim, values):
-        for name in values:
-            if name in seen:
-                fail(f"parameter {name!r} is given twice (fixed, grid, zip or seeds)")
-            seen.add(name)
-        axes.append(Axis(dim, values))
-
-    grid = data.get("grid", {}) or {}
-    if not isinstance(grid, dict):
-        fail("grid: a mapping parameter: list of values")
-    for name, values in grid.items():
-        listed = _values(f"grid.{name}", values, fail)
-        add_axis(name, {name: [coerce(f"grid.{name}", name, value) for value in listed]})
-    zips = data.get("zip", []) or []
-    if isinstance(zips, dict):
-        zips = [zips]
-    if not isinstance(zips, list):
-        fail("zip: a list of mappings parameter: list of values (equal lengths)")
-    for number, group in enumerate(zips):
-        if not isinstance(group, dict) or not group:
-            fail(f"zip[{number}]: a non-empty mapping parameter: list of values")
-        lists = {name: _values(f"zip[{number}].{name}", values, fail) for name, values in group.items()}
-        if len({len(values) for values in lists.values()}) > 1:
-            fail(f"zip[{number}]: lists of different lengths " +
-                 ", ".join(f"{name}: {len(values)}" for name, values in lists.items()))
-        add_axis("_".join(lists), {name: [coerce(f"zip[{number}].{name}", name, value) for value in values]
-                                   for name, values in lists.items()})
-    if "seeds" in data:
-        seeds = data["seeds"]
-        listed = list(range(seeds)) if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 0 \
-            else _values("seeds", seeds, fail)
-        add_axis("seed", {"seed": [coerce("seeds", "seed", value) for value in listed]})
-    if not axes:
+    given = [(f"fixed.{name}", name, [value]) for name, value in spec.fixed.items()]
+    given += [(f"grid.{name}", name, values) for name, values in spec.grid.items()]
+    given += [(f"zip[{number}].{name}", name, values) for number, group in enumerate(spec.zip)
+              for name, values in group.items()]
+    given += [("seeds", "seed", spec.seeds)] if spec.seeds is not None else []
+    places = {}
+    for place, name, _ in given:
+        if places.setdefault(name, place) != place:
+            fail(f"parameter {name!r} is given twice (fixed, grid, zip or seeds)")
+    if len(given) == len(spec.fixed):
         fail("empty grid: give at least one parameter with values under grid, zip or seeds")
+    model = parameter_model(task)
+    try:
+        columns = model.model_validate({name: values for _, name, values in given}).model_dump()
+    except ValidationError as error:
+        problem = min(error.errors(), key=lambda e: e["type"] == "missing")  # a wrong value before a missing one
+        name = problem["loc"][0]
+        if problem["type"] == "missing":
+            fail(f"task {task.name} needs parameter {name!r} (under fixed or grid)")
+        if problem["type"] == "extra_forbidden":
+            fail(f"{places[name]}: unknown parameter {name!r} of task {task.name}; "
+                 f"allowed: {', '.join(task.parameters)}")
+        fail(f"{places[name]}: {problem['input']!r} is not allowed: {model.model_fields[name].description}")
 
-    missing = [name for name, p in task.parameters.items() if p.default is REQUIRED and name not in seen]
-    if missing:
-        fail(f"task {task.name} needs parameter {missing[0]!r} (under fixed or grid)")
-    for name, p in task.parameters.items():
-        if name not in seen:
-            fixed[name] = p.default
-
-    record = data.get("record", list(task.default_record))
-    if isinstance(record, str):
-        record = [record]
-    if not isinstance(record, list) or not record:
-        fail(f"record: a non-empty list; allowed: {', '.join(task.records)}")
+    axes = [Axis(name, {name: columns[name]}) for name in spec.grid]
+    axes += [Axis("_".join(group), {name: columns[name] for name in group}) for group in spec.zip]
+    axes += [Axis("seed", {"seed": columns["seed"]})] if spec.seeds is not None else []
+    fixed = {name: columns[name][0] for name in spec.fixed}
+    fixed.update({name: columns[name][0] for name in task.parameters if name not in places})
+    record = task.default_record if spec.record is None else spec.record
     for name in record:
         if name not in task.records:
             fail(f"record: {name!r} is not an output of task {task.name}; allowed: {', '.join(task.records)}")
-    store = data.get("store")
-    if store is not None and not isinstance(store, str):
-        fail("store: a path ending in .zarr")
-    return Spec(task.name, tuple(imports), fixed, tuple(axes), tuple(dict.fromkeys(record)),
-                None if store is None else Path(store))
+    return Spec(task.name, tuple(spec.imports), fixed, tuple(axes), tuple(dict.fromkeys(record)),
+                None if spec.store is None else Path(spec.store))
 
 
-def _values(where, values, fail) -> list:
-    """A list of values from a list, {range: [start, stop, step]} or {linspace: [start, stop, num]}."""
-    if isinstance(values, dict) and len(values) == 1 and next(iter(values)) in ("range", "linspace"):
-        (form, arguments), = values.items()
-        numbers = arguments if isinstance(arguments, list) else [arguments]
-        if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in numbers) or \
-                not 1 <= len(numbers) <= 3 or (form == "linspace" and len(numbers) != 3):
-            fail(f"{where}: {form} takes " + ("[stop], [start, stop] or [start, stop, step]" if form == "range"
-                                              else "[start, stop, num]") + " (numbers)")
-        if form == "linspace":
-            start, stop, num = numbers
-            if not (isinstance(num, int) and num >= 1):
-                fail(f"{where}: linspace num must be an integer >= 1")
-            values = [float(v) for v in np.linspace(start, stop, num)]
-        else:
-            start, stop, step = (0, numbers[0], 1) if len(numbers) == 1 else (*numbers, 1)[:3]
-            if step == 0:
-                fail(f"{where}: range step must be non-zero")
-            count = max(0, math.ceil((stop - start) / step - 1e-9))
-            integer = all(isinstance(a, int) for a in (start, stop, step))
-            values = [start + i * step if integer else float(start + i * step) for i in range(count)]
-    if not isinstance(values, list):
-        fail(f"{where}: a list of values, {{range: [start, stop, step]}} or {{linspace: [start, stop, num]}}")
-    if not values:
-        fail(f"{where}: empty list of values; give at least one")
-    return values
-
-
-def _coerce(parameter: Parameter, value):
-    """`value` as the parameter's type, or ValueError naming what is allowed."""
-    kind = parameter.type
-    if value is None:
-        if parameter.optional:
-            return None
-        raise ValueError(f"None is not allowed: a {kind}")
-    if kind == "float":
-        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok:
-            raise ValueError(f"{value!r} is not allowed: a finite number")
-        return float(value)
-    if kind == "int":
-        if not (isinstance(value, int) and not isinstance(value, bool)):
-            raise ValueError(f"{value!r} is not allowed: an integer")
-        return int(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"{value!r} is not allowed: true or false")
-        return value
-    if not isinstance(value, str) or (parameter.choices and value not in parameter.choices):
-        allowed = f"one of {', '.join(parameter.choices)}" if parameter.choices else "a string"
-        raise ValueError(f"{value!r} is not allowed: {allowed}")
-    return value
+def _structure_error(error: dict) -> str:
+    """A pydantic error of `SpecFile` as "place: what is allowed" (grid.NAME, zip[I].NAME, their range/linspace)."""
+    loc, kind = error["loc"], error["type"]
+    if not loc:
+        return f"must be a mapping with keys {KEYS}"
+    if kind == "extra_forbidden" and len(loc) == 1:
+        return f"unknown key {loc[0]!r}; allowed: {KEYS}"
+    top, rest = loc[0], loc[1:]
+    depth = {"grid": 1, "zip": 2}.get(top, 0)
+    form = rest[depth] if len(rest) > depth and rest[depth] in FORMS else None
+    place = top + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in rest[:depth])
+    place += f".{form}" if form else ""
+    if kind in ("value_error", "values"):  # the message of a check above
+        return f"{place}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{place}: {(FORMS[form].model_fields[form] if form else FIELDS[top]).description}"
