@@ -22,16 +22,17 @@ def _slow_layer(x, beta, kind, norm, h=1.0):
         w = np.array([math.exp(beta * theta[i] @ theta[j]) for j in range(n)])
         w = w / (w.sum() if kind == "sa" else n)
         a = w @ theta
-        y = x[i] + h * (a / np.linalg.norm(a) - x[i] if norm == "ngpt" else a)
+        step = {"post": a, "pre": a, "ngpt": a / np.linalg.norm(a) - x[i], "peri": a / np.linalg.norm(a)}[norm]
+        y = x[i] + h * step
         out[i] = y / np.linalg.norm(y)
     return out
 
 
 @pytest.mark.parametrize("kind", ["sa", "usa"])
-@pytest.mark.parametrize("norm", ["pre", "post", "ngpt"])
+@pytest.mark.parametrize("norm", ["pre", "post", "ngpt", "peri"])
 def test_layer_against_a_slow_loop(kind, norm):
     x = af.init.uniform(9, 4, seed=5)
-    if norm == "pre":
+    if norm in ("pre", "peri"):
         x = x * np.linspace(0.5, 2.0, 9)[:, None]
     np.testing.assert_allclose(layer.attention(x, 1.7, kind, norm, h=0.6), _slow_layer(x, 1.7, kind, norm, 0.6),
                                atol=1e-13)
@@ -53,7 +54,7 @@ def test_layer_keeps_torch_and_returns_unit_vectors():
 
 def test_layer_bad_input():
     with pytest.raises(ParameterError, match="norm"):
-        layer.attention(np.eye(3), 1.0, norm="peri")
+        layer.attention(np.eye(3), 1.0, norm="mid")
     with pytest.raises(ParameterError, match="x="):
         layer.attention(2 * np.eye(3), 1.0, norm="post")
     with pytest.raises(ParameterError, match="beta"):

@@ -6,10 +6,11 @@ combination back onto the manifold:
 
 * `CircleFlow`: the angles theta (n,), rate from the Fourier–Bessel engine; the
   geodesic step theta + h omega is exact and needs no retraction.
-* `SphereFlow`: unit vectors (n, d), post-LN; rates evaluated at normalised points,
-  Euler moves along the exponential map, Runge–Kutta combinations are normalised
+* `TokenFlow`: the tokens (n, d) themselves, rate from the dense engine; the manifold
+  (the sphere, or R^d) and its geodesic step, retraction, size and Brownian step are
+  those of the model's normalisation scheme (attnflow.normalization). On the sphere,
+  rates are evaluated at retracted points and Runge–Kutta combinations are normalised
   (a projection method, which keeps the order of the scheme).
-* `EuclideanFlow`: Pre-LN tokens in R^d, attention on their directions.
 """
 
 from __future__ import annotations
@@ -45,17 +46,15 @@ class CircleFlow:
     def size(self, theta):
         return torch.ones_like(theta)
 
-    def difference(self, a, b):
-        return (a - b).abs()
-
     def brownian(self, theta, h, generator):
         noise = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device="cpu").to(theta.device)
         return theta + math.sqrt(2 * self.model.diffusion * h) * noise
 
 
-class SphereFlow:
+class TokenFlow:
     def __init__(self, model: Model, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
         self.model, self.memory_budget = model, memory_budget
+        self.manifold = model.normalization
 
     def encode(self, x):
         return x
@@ -64,44 +63,21 @@ class SphereFlow:
         return x
 
     def rate(self, x):
-        return tangent_velocity(self.model, sphere.normalize(x), "dense", self.memory_budget)
+        return tangent_velocity(self.model, self.manifold.retract(x), "dense", self.memory_budget)
 
     def geodesic(self, x, velocity, h):
-        return sphere.exp_map(x, h * velocity)
+        return self.manifold.geodesic(x, velocity, h)
 
     def retract(self, x):
-        return sphere.normalize(x)
+        return self.manifold.retract(x)
 
     def size(self, x):
-        return torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
-
-    def difference(self, a, b):
-        return torch.linalg.vector_norm(a - b, dim=-1)
+        return self.manifold.size(x)
 
     def brownian(self, x, h, generator):
-        """Geodesic random walk: exp_x of a tangent Gaussian of variance 2 D h (generator D Laplacian)."""
-        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
-        return sphere.exp_map(x, sphere.project(x, math.sqrt(2 * self.model.diffusion * h) * noise))
-
-
-class EuclideanFlow(SphereFlow):
-    def rate(self, x):
-        return tangent_velocity(self.model, x, "dense", self.memory_budget)
-
-    def geodesic(self, x, velocity, h):
-        return x + h * velocity
-
-    def retract(self, x):
-        return x
-
-    def size(self, x):
-        return torch.linalg.vector_norm(x, dim=-1)
+        return self.manifold.brownian(x, h, self.model.diffusion, generator)
 
 
 def make_flow(model: Model, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
     """The flow for `model` with an already chosen engine."""
-    if engine == "circle":
-        return CircleFlow(model)
-    if model.norm == "pre":
-        return EuclideanFlow(model, memory_budget)
-    return SphereFlow(model, memory_budget)
+    return CircleFlow(model) if engine == "circle" else TokenFlow(model, memory_budget)

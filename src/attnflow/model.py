@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import check
+from .errors import check, check_choice, check_integer, check_real
+from .normalization import NORMALIZATIONS, NORMS
 
 KINDS = ("sa", "usa")
-NORMS = ("post", "pre", "ngpt")
 
 
 def _as_matrix(name: str, value, dim: int) -> np.ndarray | None:
@@ -31,10 +30,11 @@ class Model:
     beta      inverse temperature, finite and >= 0
     dim       ambient dimension d >= 2 (tokens on S^{d-1})
     Q, K, V   optional d x d matrices; None means the identity
-    norm      "post": tokens stay on the sphere (projection P_x);
-              "pre": tokens move in R^d, attention acts on directions x/|x|, no projection
-              "ngpt": on the sphere, dx_i/dt = P_{x_i}(A_i / |A_i|) (h -> 0 limit of nGPT's update)
-    diffusion D >= 0: adds sqrt(2D) dB, Brownian motion on the sphere (generator D*Laplacian)
+    norm      the normalisation scheme, a name in attnflow.normalization.NORMS ("post": the equations
+              above, on the sphere; "pre", "ngpt", "peri": see that module): where tokens live and
+              how the attention output A_i moves them
+    diffusion D >= 0: adds sqrt(2D) dB, Brownian motion on the sphere (generator D*Laplacian);
+              only for schemes on the sphere
     """
 
     kind: str
@@ -47,21 +47,20 @@ class Model:
     diffusion: float = 0.0
 
     def __post_init__(self):
-        check(self.kind in KINDS, "kind", self.kind, f"one of {', '.join(KINDS)}")
-        check(isinstance(self.dim, (int, np.integer)) and not isinstance(self.dim, bool) and self.dim >= 2,
-              "dim", self.dim, "an integer >= 2")
-        check(_is_real(self.beta) and math.isfinite(self.beta) and self.beta >= 0,
-              "beta", self.beta, "a finite number >= 0")
-        check(self.norm in NORMS, "norm", self.norm, f"one of {', '.join(NORMS)}")
-        check(_is_real(self.diffusion) and math.isfinite(self.diffusion) and self.diffusion >= 0,
-              "diffusion", self.diffusion, "a finite number >= 0")
-        check(self.diffusion == 0 or self.norm != "pre", "diffusion", self.diffusion,
-              "0 with norm='pre' (noise is Brownian motion on the sphere)")
-        object.__setattr__(self, "beta", float(self.beta))
-        object.__setattr__(self, "dim", int(self.dim))
-        object.__setattr__(self, "diffusion", float(self.diffusion))
+        check_choice("kind", self.kind, KINDS)
+        object.__setattr__(self, "dim", check_integer("dim", self.dim, 2))
+        object.__setattr__(self, "beta", check_real("beta", self.beta, 0.0))
+        check_choice("norm", self.norm, NORMS)
+        object.__setattr__(self, "diffusion", check_real("diffusion", self.diffusion, 0.0))
+        check(self.diffusion == 0 or self.normalization.on_sphere, "diffusion", self.diffusion,
+              f"0 with norm={self.norm!r}: its tokens live in R^d, and noise is Brownian motion on the sphere")
         for name in ("Q", "K", "V"):
             object.__setattr__(self, name, _as_matrix(name, getattr(self, name), self.dim))
+
+    @property
+    def normalization(self):
+        """The scheme named by `norm` (attnflow.normalization, docs/science.md §1)."""
+        return NORMALIZATIONS[self.norm]
 
     @property
     def identity_parameters(self) -> bool:
@@ -78,7 +77,3 @@ class Model:
             if matrix is not None:
                 attrs[name] = matrix.ravel().tolist()
         return attrs
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

@@ -13,13 +13,16 @@ from ..integrate import METHODS
 from ..integrate import simulate as run_simulation
 from ..interaction import ENGINES
 from ..io import check_path
-from ..model import KINDS, NORMS, Model
+from ..model import KINDS, Model
+from ..normalization import NORMALIZATIONS, NORMS
 from ..provenance import recording
 from ..rerun import TOKEN_INITS, initial_tokens
 from . import app, choices, command_line, console, progress_bar, reporting_interrupts
 
 Kind, Norm, Init = choices("Kind", KINDS), choices("Norm", NORMS), choices("Init", TOKEN_INITS)
 Method, Engine, Dtype = choices("Method", METHODS), choices("Engine", ENGINES), choices("Dtype", DTYPES)
+NORM_HELP = "Normalisation (docs/science.md §1): " + "; ".join(
+    f"{name}: {scheme.summary}" for name, scheme in NORMALIZATIONS.items()) + "."
 
 
 @app.command(epilog="Examples:\n\n  attnflow simulate --beta 5 --n 20000 --t-end 0.6 --dt 1e-4 --method euler --out run.nc\n\n"
@@ -29,7 +32,7 @@ def simulate(
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
     n: int = typer.Option(2000, help="Number of tokens."),
     kind: Kind = typer.Option("usa", help="Dynamics (docs/science.md §1)."),
-    norm: Norm = typer.Option("post", help="Normalisation: post (on the sphere), pre (free in R^d) or ngpt."),
+    norm: Norm = typer.Option("post", help=NORM_HELP),
     diffusion: float = typer.Option(0.0, help="Noise strength D >= 0 (needs --method euler)."),
     init: Init = typer.Option("uniform", help="Initial tokens."),
     clusters: int = typer.Option(3, help="Number of groups for --init clusters."),

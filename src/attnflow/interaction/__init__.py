@@ -1,8 +1,10 @@
 """Velocity fields of the attention dynamics and the choice of engine.
 
-Engines: "dense" (any dim, any Q/K/V, SA/USA, post- or pre-LN; O(n^2) work in
+Engines: "dense" (any dim, any Q/K/V, SA/USA, every normalisation scheme; O(n^2) work in
 memory-bounded blocks) and "circle" (dim 2, identity parameters, post-LN; the exact
 Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever it is exact.
+The engines give the attention output A; the model's normalisation (attnflow.normalization)
+turns it into dx/dt.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import torch
 
 from .. import sphere
 from .._array import to_tensor
-from ..errors import EngineError, NonFiniteError, ParameterError, check
+from ..errors import EngineError, NonFiniteError, ParameterError, check, check_integer
 from ..model import Model
+from ..normalization import POST
 from . import circle, dense
 
 ENGINES = ("dense", "circle")
 
 
 def circle_applies(model: Model) -> bool:
-    """True where the circle engine is exact: dim 2, identity Q/K/V, post-LN."""
-    return model.dim == 2 and model.identity_parameters and model.norm == "post"
+    """True where the circle engine is exact: dim 2, identity Q/K/V, post-LN (it computes P_x A)."""
+    return model.dim == 2 and model.identity_parameters and model.normalization is POST
 
 
 def choose_engine(model: Model, engine: str | None = None) -> str:
@@ -33,7 +36,7 @@ def choose_engine(model: Model, engine: str | None = None) -> str:
     check(engine in ENGINES, "engine", engine, f"one of {', '.join(ENGINES)} (or None for automatic)")
     if engine == "circle" and not circle_applies(model):
         raise EngineError(
-            f"engine='circle' needs dim=2, identity Q/K/V and norm='post'; got dim={model.dim}, "
+            f"engine='circle' needs dim=2, identity Q/K/V and norm={POST.name!r}; got dim={model.dim}, "
             f"identity parameters={model.identity_parameters}, norm={model.norm!r}; use engine='dense'")
     return engine
 
@@ -70,18 +73,16 @@ def check_representable(model: Model, dtype: torch.dtype, squared: bool = False)
 
 
 def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
-    """dx/dt at tokens x (a tensor), docs/science.md §1, for an already chosen engine."""
+    """dx/dt at tokens x (a tensor), docs/science.md §1, for an already chosen engine: the model's
+    normalisation applied to the attention output A on the directions it reads."""
     if engine == "circle":
         theta = sphere.angles(x)
         omega = circle.angular_velocity(model.kind, model.beta, theta)
         return omega[:, None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=1)
-    if model.norm == "pre":
-        return dense.attention(model.kind, model.beta, sphere.normalize(x), model.Q, model.K, model.V,
-                               memory_budget)
-    output = dense.attention(model.kind, model.beta, x, model.Q, model.K, model.V, memory_budget)
-    if model.norm == "ngpt":  # nGPT-style: the attention output is normalised before the update
-        output = output / torch.linalg.vector_norm(output, dim=1, keepdim=True)
-    return sphere.project(x, output)
+    scheme = model.normalization
+    output = dense.attention(model.kind, model.beta, scheme.directions(x), model.Q, model.K, model.V,
+                             memory_budget)
+    return scheme.velocity(x, output)
 
 
 def velocity(model: Model, x, engine: str | None = None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
@@ -93,8 +94,7 @@ def velocity(model: Model, x, engine: str | None = None, memory_budget: int = de
     if not isinstance(model, Model):
         raise ParameterError("model", type(model).__name__, "an attnflow.Model")
     chosen = choose_engine(model, engine)
-    check(isinstance(memory_budget, int) and memory_budget > 0, "memory_budget", memory_budget,
-          "a positive number of bytes")
+    memory_budget = check_integer("memory_budget", memory_budget, 1, allowed="a positive number of bytes")
     tensor, restore = to_tensor(x)
     check_tokens(model, tensor)
     check_representable(model, tensor.dtype)
