@@ -34,11 +34,11 @@ def exponential_rate(t, y, window=None, min_points: int = 3):
     window = slice(None) if window is None else window
     t, y = t[window], y[window]
     check(len(t) >= min_points, "window", f"{len(t)} observations", f"at least min_points={min_points}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(y)
     centred = t - t.mean()
-    slopes = np.where(np.all(np.isfinite(logs), axis=0), centred @ (logs - logs.mean(axis=0)) / (centred @ centred),
-                      np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a non-positive y: nan, not a warning
+        logs = np.log(y)
+        slopes = np.where(np.all(np.isfinite(logs), axis=0),
+                          centred @ (logs - logs.mean(axis=0)) / (centred @ centred), np.nan)
     return float(slopes) if y.ndim == 1 else slopes
 
 
