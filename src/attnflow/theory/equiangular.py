@@ -39,8 +39,9 @@ from scipy.integrate import solve_ivp
 
 from ..errors import check
 from ..model import KINDS
+from ..normalization import NGPT, NORMALIZATIONS, NORMS, POST, PRE
 
-NORMS = ("post", "pre", "ngpt")
+SCHEMES = (POST, PRE, NGPT)  # the normalisation schemes (E1)-(E3) are derived for
 
 
 def _check(n, beta, kind, norm):
@@ -48,7 +49,9 @@ def _check(n, beta, kind, norm):
     check(isinstance(beta, (int, float, np.integer, np.floating)) and not isinstance(beta, bool)
           and math.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
     check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
-    check(norm in NORMS, "norm", norm, f"one of {', '.join(NORMS)}")
+    others = ", ".join(name for name, scheme in NORMALIZATIONS.items() if scheme not in SCHEMES)
+    check(norm in NORMS and NORMALIZATIONS[norm] in SCHEMES, "norm", norm, f"one of {', '.join(s.name for s in SCHEMES)} "
+          f"(equations (E1)-(E3); the equiangular reduction is not derived for {others})")
 
 
 def weights(rho, n: int, beta: float, kind: str = "sa"):
@@ -75,9 +78,10 @@ def _rate_of_gap(gap, n, beta, kind, norm, r):
     rho = 1 - gap
     a, b = weights(rho, n, beta, kind)
     contraction = 2 * b * gap * (1 + (n - 1) * rho)
-    if norm == "post":
+    scheme = NORMALIZATIONS[norm]
+    if scheme is POST:
         return contraction, np.zeros_like(rho)
-    if norm == "pre":
+    if scheme is PRE:
         return contraction / r, a + (n - 1) * b * rho
     size = np.sqrt(a**2 + 2 * (n - 1) * a * b * rho + (n - 1) * b**2 * (1 + (n - 2) * rho))
     return contraction / size, np.zeros_like(rho)
@@ -120,9 +124,10 @@ def asymptotics(beta: float, kind: str = "sa", norm: str = "post") -> tuple[str,
     """How 1 - rho(t) -> 0 (module docstring): ("exponential", c) for 1-rho ~ C e^{-c t}, or
     ("polynomial", p) for 1-rho ~ C t^{-p}."""
     _check(2, beta, kind, norm)
-    if norm == "pre":
+    scheme = NORMALIZATIONS[norm]
+    if scheme is PRE:
         return "polynomial", 2.0
-    if norm == "post" and kind == "usa":
+    if scheme is POST and kind == "usa":
         return "exponential", 2 * math.exp(beta)
     return "exponential", 2.0
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import check
 from ..model import KINDS
+from ..normalization import NORMALIZATIONS, NORMS
 
 
 def _check_beta(beta, kind):
@@ -48,10 +49,15 @@ def _check_beta(beta, kind):
 
 def point_mass_rate(beta: float, kind: str = "sa", norm: str = "post") -> float:
     """c in W_2(mu_t, delta) ~ C e^{-c t} near a single cluster, equation (R1):
-    1 for SA, e^beta for USA (post-LN); 1 for both with norm="ngpt"."""
+    1 for SA, e^beta for USA (post-LN); 1 for both where the scheme scales the attention output
+    to unit length (norm="ngpt"). Schemes with tokens on the sphere only."""
     _check_beta(beta, kind)
-    check(norm in ("post", "ngpt"), "norm", norm, "post or ngpt (Pre-LN clusters polynomially)")
-    return math.exp(beta) if (kind == "usa" and norm == "post") else 1.0
+    spherical = [name for name, scheme in NORMALIZATIONS.items() if scheme.on_sphere]
+    free = [name for name in NORMS if name not in spherical]
+    check(norm in spherical, "norm", norm,
+          f"one of {', '.join(spherical)} (tokens on the sphere; {' and '.join(free)} cluster polynomially)")
+    c = math.exp(beta) if kind == "usa" else 1.0
+    return 1.0 if NORMALIZATIONS[norm].unit_output else c
 
 
 def antipodal_split_rate(beta, mass: float, kind: str = "usa"):
