@@ -39,8 +39,8 @@ from .tasks import REQUIRED, Parameter, Task, get
 
 STRICT = ConfigDict(extra="forbid", strict=True)
 Number = StrictInt | StrictFloat
-Listed = BeforeValidator(lambda value: [] if value is None else value if isinstance(value, list) else [value])
-NullIsEmpty = BeforeValidator(lambda value: {} if value is None else value)
+Listed = BeforeValidator(lambda value: [] if value is None else value if isinstance(value, list) else [value])  # x: [x]
+NullIsEmpty = BeforeValidator(lambda value: {} if value is None else value)  # an empty entry (`fixed:`) is {}
 
 
 class SpecError(AttnflowError):
@@ -85,6 +85,7 @@ def _form(value) -> str | None:
 
 
 def _expanded(values) -> list:
+    """The values of a list, Range or Linspace; at least one."""
     values = values if isinstance(values, list) else values.values()
     if not values:
         raise ValueError("empty list of values; give at least one")
@@ -92,6 +93,7 @@ def _expanded(values) -> list:
 
 
 def _equal_lengths(group: dict) -> dict:
+    """A zip group: its lists vary together."""
     if len({len(values) for values in group.values()}) > 1:
         raise ValueError("lists of different lengths " + ", ".join(f"{n}: {len(v)}" for n, v in group.items()))
     return group
@@ -133,7 +135,7 @@ def _yaml_float(value):
         return value
 
 
-TYPES = {"float": (Annotated[float, BeforeValidator(_yaml_float), Field(allow_inf_nan=False)], "a finite number"),
+ANNOTATIONS = {"float": (Annotated[float, BeforeValidator(_yaml_float), Field(allow_inf_nan=False)], "a finite number"),
          "int": (int, "an integer"), "bool": (bool, "true or false"), "str": (str, "a string")}
 
 
@@ -141,7 +143,7 @@ def parameter_model(task: Task) -> type[BaseModel]:
     """The task's parameters as a pydantic model: each field lists a parameter's values along its axis
     (one value when fixed); a parameter with a default may be left out."""
     def field(p: Parameter):
-        kind, allowed = (Literal[p.choices], f"one of {', '.join(p.choices)}") if p.choices else TYPES[p.type]
+        kind, allowed = (Literal[p.choices], f"one of {', '.join(p.choices)}") if p.choices else ANNOTATIONS[p.type]
         return (list[Optional[kind] if p.optional else kind],
                 Field(... if p.default is REQUIRED else [p.default], description=allowed))
     return create_model(f"{task.name}_parameters", __config__=ConfigDict(**STRICT, protected_namespaces=()),
