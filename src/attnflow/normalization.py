@@ -116,7 +116,8 @@ class NGPTNorm(Sphere):
 
 @dataclass(frozen=True)
 class PeriNorm(Euclidean):
-    """Peri-LN: dx/dt = A(x/|x|)/|A(x/|x|)|; layer x <- x + h A/|A| (docs/science.md §1)."""
+    """Peri-LN (Kim et al. 2025, arXiv:2502.02732; normalised input and output of attention, no learned
+    scales): dx/dt = A(x/|x|)/|A(x/|x|)|; layer x <- x + h A/|A| (docs/science.md §1)."""
 
     name, summary, unit_output = "peri", "Peri-LN, in R^d, unit attention output", True
 

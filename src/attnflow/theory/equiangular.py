@@ -50,8 +50,9 @@ def _check(n, beta, kind, norm):
           and math.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
     check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
     others = ", ".join(name for name, scheme in NORMALIZATIONS.items() if scheme not in SCHEMES)
-    check(norm in NORMS and NORMALIZATIONS[norm] in SCHEMES, "norm", norm, f"one of {', '.join(s.name for s in SCHEMES)} "
-          f"(equations (E1)-(E3); the equiangular reduction is not derived for {others})")
+    check(norm in NORMS and NORMALIZATIONS[norm] in SCHEMES, "norm", norm,
+          f"one of {', '.join(s.name for s in SCHEMES)} (equations (E1)-(E3); the equiangular reduction "
+          f"is not derived for {others})")
 
 
 def weights(rho, n: int, beta: float, kind: str = "sa"):
