@@ -114,19 +114,29 @@ def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
 
 def test_run_case_small_circle_and_its_figures(tmp_path):
     """The experiment path end to end at a small size: beta = 5, n = 3000 forms k* = 3 clusters near the predicted
-    sites, and the section lists figures that exist."""
+    sites; the section's Datasets are written with the variables its summary uses, and its figures exist, marked."""
     torch.set_num_threads(1)
-    from attnflow.experiments.metastability import _section, run_case
+    from attnflow.experiments.metastability import run_case, section
+    from attnflow.plots import figure_written_by_attnflow
 
-    case = run_case(5.0, 2, 3000, 0.45, 2e-3, 2)
-    assert case["k_star"] == 3 and case["clusters_found"] == 3
-    assert case["emergence_time_predicted"] == pytest.approx(math.log(math.sqrt(3000)) / growth_rates(5.0, 2, 3)[2])
-    assert 0.5 * case["emergence_time_predicted"] < case["emergence_time_observed"] < 2 * case["emergence_time_predicted"]
-    section = _section([case], tmp_path, "small", "small", "intro")
-    assert all((tmp_path / name).stat().st_size > 10_000 for name in section.figures)
-    row = section.summary["experiments"][0]
+    numbers, run = run_case(5.0, 2, 3000, 0.45, 2e-3, 2)
+    assert int(numbers.k_star) == 3 and int(numbers.clusters_found) == 3
+    predicted = float(numbers.emergence_time_predicted)
+    assert predicted == pytest.approx(math.log(math.sqrt(3000)) / growth_rates(5.0, 2, 3)[2])
+    assert 0.5 * predicted < float(numbers.emergence_time_observed) < 2 * predicted
+    assert numbers.growth_rate_fitted_per_seed.dims == ("seed", "mode") and numbers.sizes["seed"] == 2
+    assert {"angle", "mode_amplitude"} <= set(run.data_vars)
+    result = section([(numbers, run)], tmp_path, "small", "quick", "small", "intro")
+    assert all((tmp_path / name).stat().st_size > 10_000 and figure_written_by_attnflow(tmp_path / name)
+               for name in result.figures)
+    saved = af.load(tmp_path / "small.nc")
+    assert saved.attrs["experiment"] == "small" and "history" in saved.attrs and saved.sizes["beta"] == 1
+    assert (tmp_path / "small_beta5.nc").exists()
+    row = result.summary["experiments"][0]
     assert {"beta", "dim", "n", "k_star", "clusters_found", "site_error_max", "growth_rates_predicted",
-            "growth_rates_fitted"} <= set(row) and not any(key.startswith("_") for key in row)
+            "growth_rates_fitted"} <= set(row)
+    assert row["clusters_found"] == len(row["found_centers"]) == len(row["cluster_masses"]) == 3
+    assert row["growth_rates_fitted"] == saved.growth_rate_fitted.values[0].tolist()
 
 
 def test_statistics_points_are_kept_and_reused(tmp_path, monkeypatch):
