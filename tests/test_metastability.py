@@ -8,7 +8,8 @@ import torch
 
 import attnflow as af
 from attnflow.errors import ParameterError
-from attnflow.experiments.metastability_stats import batched_velocity, circular_error, run_point, summarise
+from attnflow.experiments.metastability_stats import (batched_velocity, circular_error, dataset, fractions,
+                                                     run_point, summarise)
 from attnflow.growth import fit_dataset, fit_ensemble_growth_rates, fit_growth_rates, linear_window
 from attnflow.observables import inner_product_histogram
 from attnflow.theory import dominant_mode, growth_rates
@@ -85,7 +86,9 @@ def test_statistics_point_counts_and_predictors():
     torch.set_num_threads(1)
     rows = run_point(5.0, 600, 4)
     assert [r["seed"] for r in rows] == [0, 1, 2, 3]
-    table = summarise(rows)
+    ds = fractions(dataset(rows))
+    assert ds.clusters_found.dims == ("beta", "n", "seed") and ds.fraction_k_star.dims == ("beta", "n")
+    table = summarise(ds)
     assert table[0]["k_star"] == dominant_mode(5.0, 2) == 3
     assert sum(table[0]["counts"].values()) == 4
     # most starts at beta = 5 end in three clusters even at n = 600
@@ -107,7 +110,7 @@ def test_beta5_growth_rates_and_k_star_fraction_at_paper_size():
         runs.append(ds["mode_amplitude"].values)
     fitted = fit_ensemble_growth_rates(ds["obs_time"].values, runs)
     np.testing.assert_allclose(fitted[1:5], growth_rates(5.0, 2, 6)[1:5], rtol=0.1)
-    table = summarise(run_point(5.0, 20000, 20))
+    table = summarise(fractions(dataset(run_point(5.0, 20000, 20))))
     assert table[0]["fraction_k_star"] >= 0.8
     assert table[0]["fraction_basin_sites_ok"] >= 0.8
 

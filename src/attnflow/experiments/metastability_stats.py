@@ -14,6 +14,9 @@ first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clu
   (`predicted_clusters`): as many clusters as basins, each at the mean initial position of its basin.
 Sites: the finite-n mode's angles (2 pi m - arg mu_k(0)) / k and the basin sites vs the found centres;
 a run is right when the counts agree and every centre lies within 0.25 rad of a predicted site.
+
+The results are one Dataset (`metastability_statistics.nc`) over (beta, n, seed): each run's count
+and site errors, and per (beta, n) the fractions above (a mean over `seed`).
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import xarray as xr
 
+from .. import plots, threads
 from ..clusters import angle_density, find_clusters_density
-from .. import threads
 from ..interaction import circle_kernel
 from ..interaction.circle import bessel_coefficients
+from ..plots.experiments import metastability_stats as figures
 from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
-from . import Section, experiment, quiet, steps
+from . import Section, experiment, quiet, save_datasets, steps
 from .metastability import single_thread
 
 LEVEL = 0.5
@@ -150,55 +155,50 @@ def run_point(beta: float, n: int, seeds: int, first_seed: int = 0) -> list[dict
     return rows
 
 
-def summarise(rows: list[dict]) -> list[dict]:
-    """Per (beta, n): fractions of runs whose count found is k*, the finite-n mode, the basin count, and
-    whose sites (finite-n mode, basins) are right (count agrees, every centre within SITE_TOLERANCE)."""
-    points = sorted({(r["beta"], r["n"]) for r in rows})
+def dataset(rows: list[dict]) -> xr.Dataset:
+    """The scored runs over (beta, n, seed), points not run NaN: clusters found, each predictor's count and
+    the site errors; k* per beta."""
+    runs = xr.Dataset({key: ("run", [np.nan if r[key] is None else r[key] for r in rows])
+                       for key in ("clusters_found", "k_finite_n", "k_basins", "site_error", "site_error_basins")},
+                      coords={key: ("run", [r[key] for r in rows]) for key in ("beta", "n", "seed")})
+    ds = runs.set_index(run=["beta", "n", "seed"]).unstack("run")
+    return ds.assign(k_star=("beta", [dominant_mode(beta, 2) for beta in ds.beta.values]))
+
+
+def fractions(ds: xr.Dataset) -> xr.Dataset:
+    """`ds` with, per (beta, n), the fractions of runs (`.mean("seed")`) whose count found is k*, the finite-n
+    mode, the basin count, and whose sites (finite-n mode, basins) are right (count agrees, every centre
+    within SITE_TOLERANCE)."""
+    found, ran = ds.clusters_found, ds.clusters_found.notnull()
+
+    def share(hit):
+        return hit.where(ran).mean("seed")
+
+    def right(count, error):
+        return share((found == count) & (error <= SITE_TOLERANCE))
+
+    return ds.assign(seeds=ran.sum("seed"), fraction_k_star=share(found == ds.k_star),
+                     fraction_finite_n=share(found == ds.k_finite_n), fraction_basins=share(found == ds.k_basins),
+                     fraction_sites_ok=right(ds.k_finite_n, ds.site_error),
+                     fraction_basin_sites_ok=right(ds.k_basins, ds.site_error_basins)
+                     ).assign_attrs(site_tolerance=SITE_TOLERANCE)
+
+
+def summarise(ds: xr.Dataset) -> list[dict]:
+    """Per (beta, n) run: the fractions of `fractions` and the counts found, as the rows of summary.json."""
     table = []
-    for beta, n in points:
-        group = [r for r in rows if r["beta"] == beta and r["n"] == n]
-        found = np.array([r["clusters_found"] for r in group])
-
-        def right(count_key, error_key):
-            return float(np.mean([r["clusters_found"] == r[count_key] and r[error_key] is not None
-                                  and r[error_key] <= SITE_TOLERANCE for r in group]))
-
-        table.append({"beta": beta, "n": n, "seeds": len(group), "k_star": group[0]["k_star"],
-                      "fraction_k_star": float(np.mean(found == group[0]["k_star"])),
-                      "fraction_finite_n": float(np.mean(found == np.array([r["k_finite_n"] for r in group]))),
-                      "fraction_basins": float(np.mean(found == np.array([r["k_basins"] for r in group]))),
-                      "fraction_sites_ok": right("k_finite_n", "site_error"),
-                      "fraction_basin_sites_ok": right("k_basins", "site_error_basins"),
-                      "counts": {int(c): int(np.sum(found == c)) for c in np.unique(found)}})
+    for beta in ds.beta.values:
+        for n in ds.n.values:
+            point = ds.sel(beta=beta, n=n)
+            if int(point.seeds) == 0:
+                continue
+            found = point.clusters_found.values[~np.isnan(point.clusters_found.values)]
+            table.append({"beta": float(beta), "n": int(n), "seeds": int(point.seeds), "k_star": int(point.k_star),
+                          **{key: float(point[key]) for key in ("fraction_k_star", "fraction_finite_n",
+                                                                "fraction_basins", "fraction_sites_ok",
+                                                                "fraction_basin_sites_ok")},
+                          "counts": {int(c): int(np.sum(found == c)) for c in np.unique(found)}})
     return table
-
-
-def _figure(table: list[dict], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from .. import plots
-
-    figure, axes = plt.subplots(1, 3, figsize=(16, 4.2), sharey=True)
-    panels = (("fraction_k_star", "count = k*"), ("fraction_basins", "count = basin count (dashed: finite-n mode)"),
-              ("fraction_basin_sites_ok", f"basin sites within {SITE_TOLERANCE} rad (dashed: finite-n mode)"))
-    dashed = {"fraction_basins": "fraction_finite_n", "fraction_basin_sites_ok": "fraction_sites_ok"}
-    for n in sorted({row["n"] for row in table}):
-        part = [row for row in table if row["n"] == n]
-        betas = [row["beta"] for row in part]
-        for ax, (key, _) in zip(axes, panels):
-            line, = ax.plot(betas, [row[key] for row in part], "o-", label=f"n = {n}")
-            if key in dashed:
-                ax.plot(betas, [row[dashed[key]] for row in part], "s--", color=line.get_color(), alpha=0.6)
-    betas = sorted({row["beta"] for row in table})
-    for ax, (_, title) in zip(axes, panels):
-        ax.set(xlabel="β", ylim=(-0.03, 1.03), title=title)
-        ax.set_xscale("log")
-        ax.set_xticks(betas, [f"{b:g}" for b in betas], minor=False)
-        ax.set_xticks([], minor=True)
-        ax.title.set_fontsize(9)
-    axes[0].set_ylabel("fraction of runs (first metastable state)")
-    axes[0].legend(fontsize=8)
-    plots.save(figure, path)
 
 
 def markdown_table(table: list[dict]) -> str:
@@ -235,10 +235,13 @@ def run(out: Path, scale: str, progress=quiet) -> Section:
     with single_thread():
         rows = [row for beta, n in steps(progress, points, lambda p: f"β = {p[0]:g}, n = {p[1]}")
                 for row in finished_point(out, beta, n, grid["seeds"])]
-    table = summarise(rows)
-    (out / "metastability_statistics.json").write_text(json.dumps({"runs": rows, "table": table}, indent=1))
-    _figure(table, out / "metastability_statistics.png")
-    markdown = (__doc__.split("\n\n", 1)[1].strip() + "\n\n" + markdown_table(table)
-                + "\n\n![Over (β, n) and seeds: how often the first metastable state has $k^*$ clusters, and how often the predicted sites are within 0.25 rad of the found clusters (basins and single-mode phase).](metastability_statistics.png)\n")
+    ds = fractions(dataset(rows))
+    datasets = save_datasets(out, "metastability_statistics", scale, {"metastability_statistics": ds})
+    plots.save(figures.figure(ds), out / "metastability_statistics.png")
+    table = summarise(ds)
+    markdown = (__doc__.split("\n\n", 1)[1].split("\n\nThe results", 1)[0].strip() + "\n\n"
+                + markdown_table(table) + "\n\n![Over (β, n) and seeds: how often the first metastable state has $k^*$ "
+                f"clusters, and how often the predicted sites are within {SITE_TOLERANCE:g} rad of the found clusters "
+                "(basins and single-mode phase).](metastability_statistics.png)\n")
     return Section("How often the first metastable state has k* clusters", markdown,
-                   ["metastability_statistics.png"], {"metastability_statistics": table})
+                   ["metastability_statistics.png"], {"metastability_statistics": table}, datasets)
