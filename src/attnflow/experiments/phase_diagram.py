@@ -10,23 +10,23 @@ the curve as d grows, because the initial inner products concentrate at 0 (sprea
 and beta; for d > n the tokens are first written in an orthonormal basis of their span, which
 the dynamics never leave, so the cost does not depend on d). `--full` runs the grid through
 the sweep engine (`attnflow.sweep`, task `phase_diagram`, adaptive dopri5) on a local Dask cluster.
+
+The results are one Dataset (`phase_diagram.nc`): the fraction over (dim, beta, time), the equiangular
+t*(beta), and per dim the width and offset of the transition.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .. import init  # noqa: E402
-from ..theory import equiangular as eq  # noqa: E402
-from . import Section, experiment, quiet  # noqa: E402
+from .. import init, plots
+from ..plots.experiments import phase_diagram as figures
+from ..theory import equiangular as eq
+from . import Section, experiment, quiet, save_datasets
 
 N, THRESHOLD, DIMS = 32, 0.999, (8, 128, 1024)
 SIZES = {"quick": {"betas": np.linspace(0, 6, 7), "seeds": 8, "t_end": 20.0, "observations": 41},
@@ -98,7 +98,6 @@ def _fractions_sweep(size, out: Path) -> dict[int, np.ndarray]:
             "grid": {"beta": [float(b) for b in size["betas"]], "dim": list(DIMS)}, "seeds": size["seeds"]}
     store = out / "phase_diagram.zarr"
     run_sweep(spec, out=str(store), workers=2, overwrite=True)
-    import xarray as xr
 
     ds = xr.open_zarr(store)
     fraction = ds["clustered"].mean([d for d in ds["clustered"].dims if d not in ("beta", "dim", "time")])
@@ -113,46 +112,63 @@ def transition(times: np.ndarray, fraction: np.ndarray) -> tuple[float, float, f
     return first(0.1), first(0.5), first(0.9)
 
 
-@experiment("phase_diagram", order=350)
-def run(out: Path, scale: str, progress=quiet) -> Section:
+def results(scale: str, progress=quiet, out: Path | None = None) -> xr.Dataset:
+    """The fraction of runs in one cluster over (dim, beta, time), the equiangular t*(beta), and per dim the
+    transition's mean width t_90 - t_10 and mean distance of t_50 from t* over the resolved betas."""
     size = SIZES[scale]
     progress(f"{len(size['betas'])} β × {len(DIMS)} dimensions ({scale})")
     fractions = _fractions_in_process(size) if scale == "quick" else _fractions_sweep(size, out)
     times = np.linspace(0, size["t_end"], size["observations"])
     betas = size["betas"]
     fine = np.linspace(0, betas[-1], 81)
-    curve = np.array([eq.clustering_time(N, b, 0.0, THRESHOLD) for b in fine])
     predicted = np.array([eq.clustering_time(N, b, 0.0, THRESHOLD) for b in betas])
-    fig, axes = plt.subplots(1, len(DIMS), figsize=(4 * len(DIMS) + 1, 3.8), sharey=True, layout="constrained")
-    rows = []
-    for ax, dim in zip(axes, DIMS):
-        image = ax.pcolormesh(betas, times, fractions[dim].T, vmin=0, vmax=1, cmap="magma", shading="nearest")
-        ax.plot(fine, curve, "c-", lw=1.5, label="equiangular ODE, ρ(0) = 0")
-        ax.set(title=f"d = {dim}", xlabel="β", ylim=(0, size["t_end"]))
+    widths, offsets, resolved_counts = [], [], []
+    for dim in DIMS:
         marks = np.array([transition(times, f) for f in fractions[dim]])
         resolved = np.isfinite(marks).all(axis=1) & (predicted < size["t_end"])
-        rows.append({"dim": dim, "mean_width": float(np.mean(marks[resolved, 2] - marks[resolved, 0])),
-                     "mean_offset": float(np.mean(np.abs(marks[resolved, 1] - predicted[resolved]))),
-                     "betas_resolved": int(resolved.sum())})
-    axes[0].set_ylabel("t")
-    axes[0].legend(fontsize=7, loc="upper left")
-    fig.colorbar(image, ax=list(axes), label=f"fraction of runs with all ⟨x_i, x_j⟩ > {THRESHOLD}")
-    fig.savefig(out / "phase_diagram.png", dpi=120)
-    plt.close(fig)
+        widths.append(float(np.mean(marks[resolved, 2] - marks[resolved, 0])))
+        offsets.append(float(np.mean(np.abs(marks[resolved, 1] - predicted[resolved]))))
+        resolved_counts.append(int(resolved.sum()))
+    return xr.Dataset(
+        {"fraction": (("dim", "beta", "time"), np.array([fractions[dim] for dim in DIMS])),
+         "predicted_t": ("beta", predicted),
+         "predicted_t_fine": ("fine_beta", [eq.clustering_time(N, b, 0.0, THRESHOLD) for b in fine]),
+         "mean_width": ("dim", widths), "mean_offset": ("dim", offsets), "betas_resolved": ("dim", resolved_counts)},
+        coords={"dim": list(DIMS), "beta": betas, "time": times, "fine_beta": fine},
+        attrs={"n": N, "threshold": THRESHOLD, "seeds": size["seeds"], "t_end": size["t_end"],
+               "method": "in-process, batched RK4" if scale == "quick" else "through the sweep engine (Dask, dopri5)"})
+
+
+def summary(ds: xr.Dataset) -> list[dict]:
+    """The rows of summary.json, one per dim."""
+    return [{"dim": int(r.dim), "mean_width": float(r.mean_width), "mean_offset": float(r.mean_offset),
+             "betas_resolved": int(r.betas_resolved)} for r in (ds.isel(dim=i) for i in range(ds.sizes["dim"]))]
+
+
+def markdown(ds: xr.Dataset) -> str:
+    """The section's text and table, every number from `ds`."""
+    a = ds.attrs
     table = ["| d | mean width t₉₀ − t₁₀ | mean distance of t₅₀ from the ODE's t* | β resolved |",
              "|---|---|---|---|"]
-    table += [f"| {r['dim']} | {r['mean_width']:.2f} | {r['mean_offset']:.2f} | {r['betas_resolved']} |" for r in rows]
-    markdown = (
-        f"n = {N} tokens, i.i.d. uniform on S^(d−1), SA; {size['seeds']} runs per (β, d), "
-        f"{'in-process, batched RK4' if scale == 'quick' else 'through the sweep engine (Dask, dopri5)'}. "
-        f"Colour: the fraction of runs with every pairwise inner product above {THRESHOLD} at time t. "
+    table += [f"| {r['dim']} | {r['mean_width']:.2f} | {r['mean_offset']:.2f} | {r['betas_resolved']} |"
+              for r in summary(ds)]
+    dims = ", ".join(str(d) for d in ds.dim.values)
+    return (
+        f"n = {a['n']} tokens, i.i.d. uniform on S^(d−1), SA; {a['seeds']} runs per (β, d), {a['method']}. "
+        f"Colour: the fraction of runs with every pairwise inner product above {a['threshold']:g} at time t. "
         "Cyan: the time t*(β) at which the equiangular ODE (theory/equiangular.py, E1) started at ρ = 0 — "
-        "the inner product of random tokens as d → ∞ — reaches 0.999. The transition (t₁₀ to t₉₀, over "
+        f"the inner product of random tokens as d → ∞ — reaches {a['threshold']:g}. The transition (t₁₀ to t₉₀, over "
         "the β whose t* falls inside the window) narrows and moves onto the equiangular curve as d grows, "
-        "because the initial inner products concentrate at 0 (spread $\\sim d^{-1/2}$); at d = 8 < n the "
-        "tokens are far from equiangular and the spread of collapse times is wide.\n\n"
-        + "\n".join(table) + "\n\n![Fraction of seeds in one cluster over $(t, \\beta)$ for $d$ = 8, 128, 1024, with the equiangular curve.](phase_diagram.png)\n")
-    summary = {"rows": rows, "betas": betas.tolist(), "predicted_t": predicted.tolist()}
-    (out / "phase_diagram.json").write_text(json.dumps(summary, indent=1))
-    return Section("Phase diagram of clustering in (t, β)", markdown, ["phase_diagram.png"],
-                   {"phase_diagram": rows})
+        "because the initial inner products concentrate at 0 (spread $\\sim d^{-1/2}$); at "
+        f"d = {int(ds.dim[0])} < n the tokens are far from equiangular and the spread of collapse times is wide.\n\n"
+        + "\n".join(table) + f"\n\n![Fraction of seeds in one cluster over $(t, \\beta)$ for $d$ = {dims}, with the "
+        "equiangular curve.](phase_diagram.png)\n")
+
+
+@experiment("phase_diagram", order=350)
+def run(out: Path, scale: str, progress=quiet) -> Section:
+    ds = results(scale, progress, out)
+    datasets = save_datasets(out, "phase_diagram", scale, {"phase_diagram": ds})
+    plots.save(figures.figure(ds), out / "phase_diagram.png")
+    return Section("Phase diagram of clustering in (t, β)", markdown(ds), ["phase_diagram.png"],
+                   {"phase_diagram": summary(ds)}, datasets)
