@@ -34,8 +34,9 @@ import zarr
 
 from . import provenance
 from .errors import ParameterError
+from .observe import dimensions
 from .outputs import MARK, check_target, check_writable_parent, publish, remove, written_by_attnflow
-from .provenance import annotate
+from .provenance import VARIABLES, annotate
 from .provenance import attr_value as _attr_value
 
 FORMATS = (".nc", ".zarr")
@@ -106,7 +107,8 @@ class RunRecorder:
     `snapshot(t, x, checkpoint)` takes a position snapshot and, with an output path, the solver state
     that restarts the run from it (a dict of arrays and numbers)."""
 
-    def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0, overwrite: bool = False):
+    def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0, overwrite: bool = False,
+                 observables: dict | None = None):
         recorded = provenance.recorded_attrs()
         call = provenance.python_call("attnflow.simulate", {"x0": f"<{attrs.get('n')} x {dim} array: the first "
                                                                    "snapshot>", **attrs})
@@ -114,6 +116,7 @@ class RunRecorder:
                       for key, value in {**attrs, **recorded, **provenance.attributes(call)}.items()}
         self.attrs[MARK] = RUN
         self.dim = dim
+        self.recorded = observables or {}
         self.times, self.positions = [], []
         self.obs_times, self.observations = [], {}
         self.checkpoint = None
@@ -139,9 +142,10 @@ class RunRecorder:
             remove(self.store, RUN)
 
     @classmethod
-    def resume(cls, attrs: dict, dim: int, path, flush_seconds: float = 5.0) -> "RunRecorder":
+    def resume(cls, attrs: dict, dim: int, path, flush_seconds: float = 5.0,
+               observables: dict | None = None) -> "RunRecorder":
         """Reopen the interrupted run bound for `path`; its parameters must equal `attrs`."""
-        recorder = cls(attrs, dim, path, flush_seconds)
+        recorder = cls(attrs, dim, path, flush_seconds, observables=observables)
         store = recorder.store
         if written_by_attnflow(store) != RUN:
             raise ParameterError("resume", str(path), f"a run with an interrupted store ({store} is not one)")
@@ -195,16 +199,17 @@ class RunRecorder:
         return annotate(xr.Dataset(data, coords=coords))
 
     def _observables(self, start: int, stop: int | None = None) -> xr.Dataset:
-        data = {}
+        """Observations as variables on obs_time; an array observable's further dimensions are named as in
+        observe.dimensions (coordinate 1, 2, ... for "mode", 0, 1, ... for the others)."""
+        data, coords, names = {}, {"obs_time": self.obs_times[start:stop]}, {}
         for name, values in self.observations.items():
             stacked = np.stack(values[start:stop])
-            dims = ("obs_time",) if stacked.ndim == 1 else ("obs_time", "mode")
-            data[name] = (dims, stacked)
-        coords = {"obs_time": self.obs_times[start:stop]}
-        if any(np.ndim(v[0]) == 1 for v in self.observations.values()):
-            width = max(len(v[0]) for v in self.observations.values() if np.ndim(v[0]) == 1)
-            coords["mode"] = np.arange(1, width + 1)
-        return annotate(xr.Dataset(data, coords=coords))
+            dims = dimensions(name, self.recorded.get(name), stacked.ndim - 1)
+            data[name] = (("obs_time", *dims), stacked)
+            for dim, size in zip(dims, stacked.shape[1:]):
+                coords[dim] = np.arange(1, size + 1) if dim == "mode" else np.arange(size)
+            names.update({name: (f"observable {name}", "1"), **{dim: (f"index of {name}", "1") for dim in dims}})
+        return annotate(xr.Dataset(data, coords=coords), {k: v for k, v in names.items() if k not in VARIABLES})
 
     def flush(self, extra_attrs: dict | None = None) -> None:
         """Write what is not on disk yet: snapshots, observations up to the last snapshot, the
@@ -248,7 +253,7 @@ class RunRecorder:
             if self._flushed_observations == 0:
                 observables.to_zarr(self.store, mode="a", zarr_format=2, consolidated=False)
             else:
-                observables.drop_vars("mode", errors="ignore").to_zarr(
+                observables.drop_vars([name for name in observables.coords if name != "obs_time"]).to_zarr(
                     self.store, append_dim="obs_time", zarr_format=2, consolidated=False)
             self._flushed_observations = stop
 

@@ -18,8 +18,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
+from ..controller import IController
 from ..steppers import dopri5_step
 from .kernels import Kernel
+
+CONTROLLER = IController(order=4)  # DOPRI5's error estimate is of order 4
 
 
 class SpectralSolver:
@@ -72,18 +75,15 @@ class SpectralSolver:
             self.h = 0.01 / max(scale, 1e-3)
         while True:
             h = min(self.h, t_target - self.t)
-            new, error, rate_new = dopri5_step(self, self.state, h, self.rate_now)
+            new, error, rate_new, _ = dopri5_step(self, self.state, h, self.rate_now)
             ratio = self._norm(error) / (self.atol + self.rtol * self._norm(new))
-            factor = 5.0 if ratio == 0 else min(5.0, max(0.2, 0.9 * ratio ** -0.2))
-            if ratio <= 1.0:
+            accepted, self.h = CONTROLLER.adapt(self.h, h, ratio)
+            if accepted:
                 self.state, self.rate_now = new, rate_new
                 self.t = t_target if h == t_target - self.t else self.t + h
                 self.steps += 1
-                if h == self.h or factor < 1:
-                    self.h = h * factor
                 return
             self.rejected += 1
-            self.h = h * factor
 
     def density(self) -> np.ndarray:
         """rho at the grid points theta_j."""
