@@ -16,7 +16,8 @@ from .. import init as initial
 from ..errors import AttnflowError, check
 from ..integrate import METHODS, simulate
 from ..interaction import ENGINES, choose_engine
-from ..model import KINDS, NORMS, Model
+from ..model import KINDS, Model
+from ..normalization import NORMS
 from .tasks import Output, Parameter, Task, register
 
 INITS = ("uniform", "clusters", "equiangular")
@@ -27,7 +28,7 @@ PARAMETERS = {
     "beta": Parameter("float", help="inverse temperature beta >= 0"),
     "dim": Parameter("int", 2, "ambient dimension d >= 2"),
     "n": Parameter("int", help="number of tokens"),
-    "norm": Parameter("str", "post", "post or pre", choices=NORMS),
+    "norm": Parameter("str", "post", "the normalisation scheme: " + ", ".join(NORMS), choices=NORMS),
     "diffusion": Parameter("float", 0.0, "noise strength D >= 0 (method euler)"),
     "init": Parameter("str", "uniform", "initial tokens", choices=INITS),
     "clusters": Parameter("int", 3, "groups for init clusters"),
