@@ -162,3 +162,71 @@ def test_reproduce_quick_metastability_circle(tmp_path):
         assert abs(row["growth_rates_fitted"][3] / predicted[3] - 1) < 0.1
     assert rows[0]["clusters_found"] == 3
     assert "data:image/png;base64," in (tmp_path / "report.html").read_text()
+
+
+def test_plots_backend_is_agg_unless_the_user_chose_one():
+    """attnflow.plots selects Agg on import, but keeps a backend chosen by MPLBACKEND."""
+    code = "import attnflow.plots, matplotlib; print(matplotlib.get_backend().lower())"
+    env = {key: value for key, value in __import__("os").environ.items() if key != "MPLBACKEND"}
+    chosen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert chosen.stdout.strip() == "agg", chosen.stderr
+    chosen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, "MPLBACKEND": "svg"})
+    assert chosen.stdout.strip() == "svg", chosen.stderr
+
+
+# experiment module, a small scale for it, and the dims of each Dataset its section and summary use
+SMALL = {
+    "equiangular": ({"n": 3, "random_n": 4, "dims": (8,)},
+                    {"equiangular": {"case", "time", "fine_time", "tail", "dim"}}),
+    "clustering_rates": ({"n": 8, "betas": (1.0, 2.0), "dims": (2,)},
+                         {"clustering_rates": {"kind", "beta", "dim", "snapshot"}}),
+    "counterexample": ({"n": 10, "betas": (0.5, 2.0)}, {"antipodal_counterexample": {"beta", "time"}}),
+    "long_context": ({"layer_n": (20, 40)}, {"long_context": {"kind", "gamma", "n", "layer_n"}}),
+    "kuramoto": ({"n": 50, "grid": 64, "t_end": 3.0, "particle_t_end": 4.0},
+                 {"kuramoto": {"t_exact", "t_pde", "t_particles", "fit"}}),
+    "phase_diagram": ({"betas": np.array([2.0, 4.0]), "seeds": 2, "t_end": 20.0, "observations": 11},
+                      {"phase_diagram": {"dim", "beta", "time", "fine_beta"}}),
+    "pde_circle": ({"grid": 256, "particles": 100, "steps": 20, "w1_n": (100, 200), "seeds": 1},
+                   {"pde_circle": {"beta", "mode", "w1_n", "noise_seed"}, "pde_circle_beta5": {"time", "angle"},
+                    "pde_circle_beta7_particles": {"time", "token"}}),
+}
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_experiment_writes_its_datasets_and_draws_its_figures_from_them(name, tmp_path, monkeypatch):
+    """At a small scale: the Datasets are written (<stem>.nc, with provenance) with the dims the section uses,
+    the figures are written and marked as attnflow's, and the summary's numbers are the Datasets'."""
+    import importlib
+
+    import attnflow as af
+    from attnflow.plots import figure_written_by_attnflow
+
+    module = importlib.import_module(f"attnflow.experiments.{name}")
+    size, dims = SMALL[name]
+    monkeypatch.setitem(module.SIZES, "quick", size)
+    section = module.run(tmp_path, "quick")
+    for stem, expected in dims.items():
+        saved = af.load(tmp_path / f"{stem}.nc")
+        assert expected <= set(saved.dims), (stem, saved.dims)
+        assert saved.attrs["experiment"] and saved.attrs["history"] and saved.attrs["Conventions"] == "CF-1.10"
+        assert stem in section.datasets
+    assert section.figures and all(figure_written_by_attnflow(tmp_path / figure) for figure in section.figures)
+    assert all(f"]({figure})" in section.markdown for figure in section.figures)
+    (key, entries), = section.summary.items()
+    assert entries and json.dumps(entries, allow_nan=True)
+    first = next(iter(section.datasets.values()))
+    numbers = {value for entry in entries for value in _floats(entry)}
+    variables = {float(v) for var in first.data_vars.values() if var.dtype.kind == "f" for v in var.values.ravel()}
+    assert numbers & variables  # the summary is read off the Dataset
+
+
+def _floats(value):
+    """Every float in a nested summary entry."""
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _floats(item)

@@ -61,7 +61,8 @@ def results(scale: str, progress=quiet) -> xr.Dataset:
     cases = [(kind, beta, dim) for kind in ("sa", "usa") for beta in size["betas"] for dim in size["dims"]]
     runs = [measure(kind, beta, dim, size["n"])
             for kind, beta, dim in steps(progress, cases, lambda c: f"{c[0].upper()}, β = {c[1]:g}, d = {c[2]}")]
-    ds = xr.concat(runs, "case").set_index(case=["kind", "beta", "dim"]).unstack("case").transpose("kind", "beta", "dim", ...)
+    ds = xr.concat(runs, "case", coords="all").set_index(case=["kind", "beta", "dim"]).unstack("case")
+    ds = ds.transpose("kind", "beta", "dim", ...)
     return ds.assign_attrs(n=size["n"], seed=0, late_phase=list(LATE_PHASE), paper_rate=PAPER_RATE, cap=CAP)
 
 
