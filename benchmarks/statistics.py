@@ -18,7 +18,7 @@ import torch
 
 from attnflow import threads
 from attnflow.experiments.metastability_stats import batched_velocity, first_metastable_state, initial_angles
-from attnflow.interaction.circle import bessel_coefficients
+from attnflow.spectrum import bessel_coefficients
 
 BETA = 5.0
 

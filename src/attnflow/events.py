@@ -1,7 +1,8 @@
 """Events of a run: `Event(fn)` fires where fn(t, x) crosses zero (scipy's `solve_ivp` conventions).
 
-`simulate(..., events=[...])` watches each event after every accepted step: it fires when the sign of
-fn changes over the step (`direction` > 0: from negative to positive only, < 0: the reverse, 0: either).
+`simulate(..., events=[...])` watches each event after every accepted step: it fires when fn changes
+sign over the step, from < 0 to >= 0 or from > 0 to <= 0 (`direction` > 0: upward only, < 0: downward
+only, 0: either; a zero is counted once, when it is reached).
 A terminal event stops the run there: at the step's end for fixed steps, at the root of fn along the
 dense output for dopri5. `x` is what observables see (observe.py): the tokens as unit vectors, their
 directions for Pre-LN. The record is NaN-free: for each event the number of crossings, whether it
@@ -85,7 +86,7 @@ class Watch:
         new = [self.value(i, t, x) for i in range(len(self.events))]
         active = []
         for i, (event, old, value) in enumerate(zip(self.events, self.values, new)):
-            up, down = old <= 0 <= value, old >= 0 >= value
+            up, down = old < 0 <= value, old > 0 >= value
             if (up and event.direction > 0) or (down and event.direction < 0) or ((up or down) and event.direction == 0):
                 active.append((i, old, value))
         self.values = new

@@ -5,6 +5,7 @@ A particle run is an `xarray.Dataset` with
   angle           ("time", "token")                in [0, 2 pi), only when dim == 2
   mode_amplitude  ("obs_time", "mode")             observables on their own, finer time grid
   energy, ...     ("obs_time",)
+  <name>          ("obs_time", "<name>_index")     a user's observable f(t, x) (observe.py)
 and every model, solver and seed parameter in `attrs`, with `attnflow_output` (what the file
 holds, see `outputs.py`), `complete`, and the provenance and CF attributes of `provenance.py`
 (`Conventions`, `history`: when and by which command or call, `source`: version and git commit);
@@ -33,7 +34,7 @@ import xarray as xr
 import zarr
 
 from . import provenance
-from .errors import ParameterError
+from .errors import ParameterError, is_real
 from .observe import dimensions
 from .outputs import MARK, check_target, check_writable_parent, publish, remove, written_by_attnflow
 from .provenance import VARIABLES, annotate
@@ -117,6 +118,7 @@ class RunRecorder:
         self.attrs[MARK] = RUN
         self.dim = dim
         self.recorded = observables or {}
+        self.names = {}  # long_name and units of the variables a user's observables add
         self.times, self.positions = [], []
         self.obs_times, self.observations = [], {}
         self.checkpoint = None
@@ -201,15 +203,17 @@ class RunRecorder:
     def _observables(self, start: int, stop: int | None = None) -> xr.Dataset:
         """Observations as variables on obs_time; an array observable's further dimensions are named as in
         observe.dimensions (coordinate 1, 2, ... for "mode", 0, 1, ... for the others)."""
-        data, coords, names = {}, {"obs_time": self.obs_times[start:stop]}, {}
+        data, coords = {}, {"obs_time": self.obs_times[start:stop]}
         for name, values in self.observations.items():
             stacked = np.stack(values[start:stop])
             dims = dimensions(name, self.recorded.get(name), stacked.ndim - 1)
             data[name] = (("obs_time", *dims), stacked)
             for dim, size in zip(dims, stacked.shape[1:]):
                 coords[dim] = np.arange(1, size + 1) if dim == "mode" else np.arange(size)
-            names.update({name: (f"observable {name}", "1"), **{dim: (f"index of {name}", "1") for dim in dims}})
-        return annotate(xr.Dataset(data, coords=coords), {k: v for k, v in names.items() if k not in VARIABLES})
+            self.names.update({key: value for key, value in {name: (f"observable {name}", "1"),
+                                                             **{dim: (f"index of {name}", "1") for dim in dims}}.items()
+                               if key not in VARIABLES})
+        return annotate(xr.Dataset(data, coords=coords), self.names)
 
     def flush(self, extra_attrs: dict | None = None) -> None:
         """Write what is not on disk yet: snapshots, observations up to the last snapshot, the
@@ -218,7 +222,7 @@ class RunRecorder:
         self._last_flush = time.monotonic()
         if self.store is None or not self.times:
             return
-        with _signals_deferred():
+        with signals_deferred():
             self._write(extra_attrs)
 
     def _write(self, extra_attrs: dict | None) -> None:
@@ -269,7 +273,7 @@ class RunRecorder:
 
     def finish(self, extra_attrs: dict | None = None) -> xr.Dataset:
         """The whole run as a Dataset; a streamed run is completed and moved to its target."""
-        ds = annotate(xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop"))
+        ds = annotate(xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop"), self.names)
         ds.attrs = {**self.attrs, **{k: _attr_value(v) for k, v in (extra_attrs or {}).items()}, "complete": 1}
         if self.store is None:
             return ds
@@ -299,7 +303,7 @@ class RunRecorder:
 
 
 @contextmanager
-def _signals_deferred():
+def signals_deferred():
     """Hold SIGINT and SIGTERM while the block runs; they are delivered after it, to the handlers in place
     before. (Python-level handlers rather than a signal mask: zarr writes from its own I/O threads, and a
     signal the kernel delivers to one of them would still interrupt the main thread mid-write.)"""
@@ -325,7 +329,7 @@ def _comparable(value):
         return [_comparable(v) for v in value]
     if isinstance(value, (bool, np.bool_)):
         return int(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if is_real(value):
         return float(value)
     return value
 

@@ -32,8 +32,8 @@ import xarray as xr
 from .. import plots, threads
 from ..clusters import angle_density, find_clusters_density
 from ..interaction import circle_kernel
-from ..interaction.circle import bessel_coefficients
 from ..plots.experiments import metastability_stats as figures
+from ..spectrum import bessel_coefficients
 from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
 from . import Section, experiment, quiet, save_datasets, steps
 from .metastability import single_thread

@@ -9,7 +9,7 @@ and hold no (M, n) array:
                  SA:  the USA numerator without e^beta, divided by
                       I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
                                   = i0 + sum_k b_k (Re m_k cos k theta_i + Im m_k sin k theta_i),
-with (a, b, i0) of `circle.bessel_coefficients` (all scaled by e^{-beta}).
+with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}).
 
 The harmonics come from one sine and cosine per token and the angle-addition recurrence
   cos (k+1) theta = cos k theta cos theta - sin k theta sin theta,

@@ -30,7 +30,7 @@ import zarr
 
 from .. import provenance
 from ..errors import AttnflowError, ParameterError
-from ..io import _signals_deferred
+from ..io import signals_deferred
 from ..outputs import MARK
 from .spec import Spec, SpecError
 from .tasks import Output, get
@@ -138,7 +138,7 @@ class SweepStore:
             if value.ndim != len(out.shape) or any(s > m for s, m in zip(value.shape, out.shape)):
                 raise AttnflowError(f"output {name!r} has shape {value.shape}, expected at most {out.shape}")
             outputs = {**outputs, name: value}
-        with _signals_deferred():
+        with signals_deferred():
             for name, out in self.layout.items():
                 padded = np.full(out.shape, np.nan)
                 padded[tuple(slice(0, s) for s in np.shape(outputs[name]))] = outputs[name]
@@ -150,7 +150,7 @@ class SweepStore:
     def fail(self, index: int, message: str) -> None:
         """Record that point `index` raised `message`."""
         where = np.unravel_index(index, self.spec.shape)
-        with _signals_deferred():
+        with signals_deferred():
             self.group["error"][where] = message
             self.group["status"][where] = FAILED
 
