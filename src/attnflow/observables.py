@@ -21,13 +21,12 @@ from scipy.special import sph_harm_y
 
 from . import sphere
 from ._array import to_tensor
-from .errors import check
+from .errors import check, check_integer
 from .interaction import circle
-from .interaction.circle import bessel_coefficients
-from .interaction.dense import DEFAULT_MEMORY_BUDGET, _block_rows
+from .interaction.dense import DEFAULT_MEMORY_BUDGET, block_rows
+from .spectrum import MAX_EXP, bessel_coefficients
 
 PAIRWISE_BUDGET = 2**26
-MAX_EXP = math.log(np.finfo(np.float64).max)  # e^beta overflows float64 beyond beta = 709.78
 
 
 def _tokens(x) -> torch.Tensor:
@@ -75,7 +74,7 @@ def gegenbauer_power(x, kmax: int) -> np.ndarray:
         return _legendre_power_s2(tokens.detach().cpu().numpy(), kmax)
     n = tokens.shape[0]
     total = torch.zeros(kmax, dtype=torch.float64, device=tokens.device)
-    rows = _block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
+    rows = block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
     for start in range(0, n, rows):
         inner = (tokens[start:start + rows] @ tokens.T).clamp_(-1, 1)
         for k, p in enumerate(normalized_gegenbauer(kmax, dim, inner)[1:]):
@@ -124,7 +123,7 @@ def energy(x, beta: float, scaled: bool = False) -> float:
         power = np.abs(fourier_modes(tokens, len(b))) ** 2
         return _exp_checked(shift + math.log(i0 + float(np.dot(b, power))) - math.log(2 * beta), beta)
     n = tokens.shape[0]
-    rows = _block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
+    rows = block_rows(n, tokens.element_size(), DEFAULT_MEMORY_BUDGET)
     total = 0.0
     for start in range(0, n, rows):
         inner = (tokens[start:start + rows] @ tokens.T).clamp_(max=1.0)
@@ -166,12 +165,11 @@ def inner_product_histogram(x, bins: int = 100) -> tuple[np.ndarray, np.ndarray]
     density integrating to 1 (docs/science.md §5: the layer-by-layer histograms of real tokens). Computed in
     memory-bounded blocks; uniform tokens on S^{d-1} give the density proportional to (1 - t^2)^{(d-3)/2}."""
     tokens = _tokens(x)
-    check(isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and bins >= 1, "bins", bins,
-          "an integer >= 1")
+    check_integer("bins", bins, 1)
     n = tokens.shape[0]
     check(n >= 2, "x", f"{n} token(s)", "at least 2 tokens")
     counts = torch.zeros(bins, dtype=torch.float64, device=tokens.device)
-    rows = _block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
+    rows = block_rows(n, tokens.element_size(), PAIRWISE_BUDGET)
     for start in range(0, n, rows):
         inner = (tokens[start:start + rows] @ tokens.T).clamp_(-1, 1)
         upper = torch.triu(torch.ones_like(inner, dtype=torch.bool), diagonal=start + 1)

@@ -29,13 +29,14 @@ def predict(
     import matplotlib.pyplot as plt
 
     from .. import plots
-    from ..errors import check
-    from ..observables import MAX_EXP
+    from ..errors import check, check_integer, check_positive
+    from ..spectrum import MAX_EXP
     from ..theory import dominant_mode, emergence_time, growth_rates, mode_transition
 
-    check(np.isfinite(beta) and beta > 0, "beta", beta, "a finite number > 0")
-    check(n >= 2, "n", n, "an integer >= 2")
-    check(kmax is None or kmax >= 1, "kmax", kmax, "an integer >= 1")
+    check_positive("beta", beta)
+    check_integer("n", n, 2)
+    if kmax is not None:
+        check_integer("kmax", kmax, 1)
     plot = Path(f"gamma_k_beta{beta:g}_d{dim}.png") if plot is None else plot
     plots.check_figure_path(plot, "plot")
     x0 = None if tokens is None else _initial_tokens(tokens, dim)

@@ -8,50 +8,19 @@ so the USA angular velocity is
 and SA divides it by I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k)).
 Both are computed with exponentially scaled Bessel functions ive = I e^{-beta};
 USA multiplies back by e^{beta}. The series is cut at M modes, where the terms fall
-below `TRUNCATION` relative to the largest one (M = 25 at beta = 5).
+below `spectrum.TRUNCATION` relative to the largest one (M = 26 at beta = 5): `spectrum.bessel_coefficients`.
 """
 
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 
 import numpy as np
 import torch
-from scipy.special import ive
 
 from .. import threads
-from ..errors import ParameterError
+from ..spectrum import bessel_coefficients
 from . import circle_kernel
-
-TRUNCATION = 1e-17
-MAX_MODES = 2**14  # I_k(beta) e^{-beta} ~ e^{-k^2 / 2 beta}: enough up to beta ~ 3 10^6
-
-
-@lru_cache(maxsize=64)
-def bessel_coefficients(beta: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """(a, b, I0) for k = 1..M, exponentially scaled: a_k = (2k/beta) ive(k, beta), b_k = 2 ive(k, beta).
-
-    a_k multiplies sin k phi in -e^{beta cos phi} sin phi, b_k multiplies cos k phi in
-    e^{beta cos phi}, I0 = ive(0, beta); all carry the factor e^{-beta}. At beta = 0, a = (1,).
-    """
-    if beta == 0.0:
-        return np.array([1.0]), np.array([0.0]), 1.0
-    k = np.arange(1, 64)
-    while True:
-        scaled = ive(k, beta)
-        size = np.maximum(k * scaled / beta, scaled)
-        negligible = (size < TRUNCATION * size.max()) & (k > k[np.argmax(size)])
-        if negligible.any():
-            m = int(np.argmax(negligible))  # first negligible index: keep modes 1..m
-            k = k[: max(m, 1)]
-            scaled = scaled[: max(m, 1)]
-            return 2 * k * scaled / beta, 2 * scaled, float(ive(0, beta))
-        if k[-1] >= MAX_MODES:
-            raise ParameterError("beta", beta, f"a value whose Fourier–Bessel series converges within {MAX_MODES} "
-                                               "modes (beta up to about 10^6) for the circle engine; use "
-                                               "engine='dense'")
-        k = np.arange(1, min(2 * k[-1], MAX_MODES) + 1)
 
 
 class _Workspace(threading.local):

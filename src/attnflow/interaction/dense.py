@@ -25,7 +25,9 @@ DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
 KERNEL_MAX_PAIRS = 2**20  # n^2 up to which the CPU kernel is used (benchmarks/small.py measures the crossover)
 
 
-def _block_rows(n: int, element_size: int, memory_budget: int) -> int:
+def block_rows(n: int, element_size: int, memory_budget: int) -> int:
+    """Rows of an (n, n) array whose block of rows x n elements of `element_size` bytes fits in
+    `memory_budget` bytes: at least 1, at most n."""
     return max(1, min(n, memory_budget // max(1, n * element_size)))
 
 
@@ -55,7 +57,7 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
     shared_bound = Q is None and K is None  # <x_i, x_j> <= |x_i| max|x_j|, attained at j = i on the sphere
     if kind == "sa":  # one matmul gives numerator and normaliser: append a column of ones
         values = torch.cat((values, torch.ones(n, 1, dtype=x.dtype, device=x.device)), dim=1)
-    rows = _block_rows(n, x.element_size(), memory_budget)
+    rows = block_rows(n, x.element_size(), memory_budget)
     out = torch.empty(n, x.shape[1], dtype=x.dtype, device=x.device)
     keys_t = keys.T.contiguous()
     for start in range(0, n, rows):

@@ -5,9 +5,9 @@ With rho(theta) = sum_k rho_hat_k e^{i k theta} and e^{beta cos phi} = I_0 + 2 s
            = sum_k (2 pi i k I_|k|(beta) / beta) rho_hat_k e^{i k theta}          (USA),
   w(theta) =  ∫ e^{beta cos(theta-theta')} rho(theta') dtheta'
            = sum_k 2 pi I_|k|(beta) rho_hat_k e^{i k theta},
-and SA uses v / w. The multipliers are those of `interaction.circle.bessel_coefficients`
+and SA uses v / w. The multipliers are those of `spectrum.bessel_coefficients`
 (a_k = 2k I_k e^{-beta}/beta, b_k = 2 I_k e^{-beta}): 2 pi i k I_k / beta = i pi a_k e^{beta}.
-They vanish to machine precision beyond M modes (M = 25 at beta = 5), so v and w are
+They vanish to machine precision beyond M modes (M = 26 at beta = 5), so v and w are
 trigonometric polynomials of degree M: sampling them on any grid of more than 2M points,
 and at any shift of it, is exact.
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft
 
-from ..interaction.circle import bessel_coefficients
+from ..spectrum import bessel_coefficients
 
 
 def grid(n: int) -> np.ndarray:

@@ -23,10 +23,12 @@ from scipy.spatial import cKDTree
 from scipy.special import comb
 
 from .._array import to_tensor
-from ..errors import check
+from ..errors import check, check_choice, check_integer, check_positive, check_real
 from ..model import KINDS
 from ..observables import fourier_modes, gegenbauer_power, gegenbauer_series
-from .linear import COMPONENT_BLOCK, _check, _search_points, dominant_mode, funk_hecke_factor, growth_rates
+from ..spectrum import funk_hecke_factor, growth_rates
+from .linear import COMPONENT_BLOCK, dominant_mode
+from .points import near_uniform_points
 
 LEVEL = 0.5  # the linear phase ends when the largest predicted amplitude reaches LEVEL
 GRID_POINTS = {2: 4096, 3: 6000}  # points on which Phi_t is evaluated (4000 for d >= 4)
@@ -58,7 +60,8 @@ def linear_phase_end(x0, beta: float, kind: str = "usa", level: float = LEVEL, k
     actual initial tokens) reaches `level`: min_k log(level / A_k(0)) / gamma_k."""
     tokens, _ = to_tensor(x0, "x0")
     dim = tokens.shape[1]
-    _check(beta, dim)
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
     check(0 < level <= 1, "level", level, "a number in (0, 1]")
     kmax = 2 * dominant_mode(beta, dim) + 2 if kmax is None else kmax
     rates = growth_rates(beta, dim, kmax, kind=kind)
@@ -73,9 +76,9 @@ def linear_potential(x0, beta: float, time: float, points, kind: str = "usa", km
     interaction potential at time t, sum_k lambda_k N_k e^{gamma_k t} H_k(x) for k = 1..kmax."""
     tokens, _ = to_tensor(x0, "x0")
     dim = tokens.shape[1]
-    _check(beta, dim)
-    check(beta > 0, "beta", beta, "a finite number > 0")
-    check(np.isfinite(time) and time >= 0, "time", time, "a finite number >= 0")
+    check_positive("beta", beta)
+    check_integer("dim", dim, 2)
+    check_real("time", time, 0.0)
     kmax = 2 * dominant_mode(beta, dim) + 2 if kmax is None else kmax
     k = np.arange(1, kmax + 1)
     rates = growth_rates(beta, dim, kmax, kind=kind)
@@ -101,7 +104,7 @@ def _grid(dim: int) -> tuple[np.ndarray, float]:
         return np.stack([np.cos(angle), np.sin(angle)], axis=1), 2.5 * (2 * np.pi / count)
     count = GRID_POINTS.get(dim, 4000)
     spacing = np.sqrt(4 * np.pi / count) if dim == 3 else 0.3
-    return _search_points(dim, count), 2.5 * spacing
+    return near_uniform_points(dim, count), 2.5 * spacing
 
 
 def _basins(values: np.ndarray, neighbours: list[list[int]]) -> np.ndarray:
@@ -124,7 +127,7 @@ def predicted_clusters(x0, beta: float, kind: str = "usa", time: float | None = 
     `min_mass` of the tokens are the predicted clusters, sited at the normalised mean of their tokens'
     initial positions and sorted by mass.
     """
-    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
+    check_choice("kind", kind, KINDS)
     check(0 <= min_mass < 1, "min_mass", min_mass, "a number in [0, 1)")
     tokens, _ = to_tensor(x0, "x0")
     check(tokens.ndim == 2 and tokens.shape[1] >= 2, "x0", f"array of shape {tuple(tokens.shape)}",

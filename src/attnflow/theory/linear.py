@@ -1,11 +1,9 @@
 """Linear theory around the uniform measure (docs/science.md §3, Bruno–Pasqualotto–Agazzi 2024).
 
-Funk–Hecke factor of the kernel e^{beta<x,y>}/beta on degree-k harmonics:
-  lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta,
-USA growth rate gamma_k = k (k + d - 2) lambda_k; SA divides by
-  Z_0(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{d/2-1}(beta).
-Everything is computed in logarithms with exponentially scaled Bessel functions
-(ive = I e^{-beta}), so it stays finite for beta up to 10^3 and beyond.
+The growth rates gamma_k(beta, d) = k (k + d - 2) lambda_k(beta, d) (SA: divided by Z_0) are the kernel's
+spectrum (`attnflow.spectrum`); from them: the dominant degree k*, the table k*(beta), the end of the
+linear phase, and where the clusters form (the phase of the dominant mode on the circle, the maxima of
+the degree-k component of the initial tokens on S^{d-1}).
 """
 
 from __future__ import annotations
@@ -16,84 +14,33 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 from scipy.spatial import cKDTree
-from scipy.special import gammaln
 
 from .._array import to_tensor
-from ..bessel import log_ive
-from ..errors import check
-from ..model import KINDS
-from ..observables import MAX_EXP, fourier_modes, gegenbauer_power, normalized_gegenbauer
+from ..errors import check, check_integer, check_positive, check_real
+from ..observables import fourier_modes, gegenbauer_power, normalized_gegenbauer
+from ..spectrum import growth_rates
+from .points import near_uniform_points
 
-COMPONENT_BLOCK = 2**22
-MAX_SEARCH_BETA = 1e9  # dominant_mode compares degrees up to 8 + 4 sqrt(beta): 1.3e5 at most  # point x token entries per block of `harmonic_component`
-
-
-def _check(beta, dim, kmax=1):
-    check(np.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
-    check(isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and dim >= 2, "dim", dim,
-          "an integer >= 2")
-    check(isinstance(kmax, (int, np.integer)) and not isinstance(kmax, bool) and kmax >= 1, "kmax", kmax,
-          "an integer >= 1")
-
-
-def _log_scaled_bessel_ratio(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
-    """log( Gamma(d/2) (2/beta)^{d/2-1} ive(k + d/2 - 1, beta) / beta ) = log(lambda_k e^{-beta})."""
-    nu = k + dim / 2 - 1
-    return gammaln(dim / 2) + (dim / 2 - 1) * (np.log(2) - np.log(beta)) + log_ive(nu, beta) - np.log(beta)
-
-
-def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bool = False) -> np.ndarray:
-    """gamma_k(beta, d) for k = 1..kmax (docs/science.md §3); numpy array of length kmax.
-
-    kind "usa": gamma_k = k (k+d-2) lambda_k(beta, d); "sa": gamma_k / Z_0(beta, d).
-    scaled=True returns the USA rates times e^{-beta} (finite past beta ~ 700); SA rates
-    need no scaling. At beta = 0 only gamma_1 is non-zero: (d-1)/d.
-    """
-    _check(beta, dim, kmax)
-    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    laplacian = k * (k + dim - 2)
-    if beta == 0:
-        rates = np.where(k == 1, (dim - 1) / dim, 0.0)
-        return rates
-    log_lambda = _log_scaled_bessel_ratio(k, float(beta), dim)
-    if kind == "sa":
-        log_z0 = _log_scaled_bessel_ratio(np.zeros(1), float(beta), dim)[0] + np.log(beta)
-        return laplacian * np.exp(log_lambda - log_z0)
-    _check_unscaled(beta, scaled)
-    return laplacian * np.exp(log_lambda + (0.0 if scaled else float(beta)))
-
-
-def _check_unscaled(beta: float, scaled: bool) -> None:
-    check(scaled or beta <= MAX_EXP - 50, "beta", beta, f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in "
-                                                        "float64 (they carry e^beta): use scaled=True for e^(-beta) gamma_k")
+COMPONENT_BLOCK = 2**22  # point x token entries per block of `harmonic_component`
+MAX_SEARCH_BETA = 1e9  # dominant_mode compares degrees up to 8 + 4 sqrt(beta): 1.3e5 at most
 
 
 def dominant_mode(beta: float, dim: int) -> int:
     """k* = argmax_k gamma_k(beta, d) (the same for SA and USA)."""
-    _check(beta, dim)
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
     check(beta <= MAX_SEARCH_BETA, "beta", beta, f"at most {MAX_SEARCH_BETA:g} for k* (it grows like sqrt(beta), "
                                                  "and every degree up to 4 sqrt(beta) is compared)")
     kmax = int(8 + 4 * np.sqrt(beta + 1))  # k* grows like sqrt(beta)
     return int(np.argmax(growth_rates(beta, dim, kmax, kind="sa"))) + 1
 
 
-def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:
-    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (docs/science.md §3):
-    the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
-    degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
-    _check(beta, dim, kmax)
-    check(beta > 0, "beta", beta, "a finite number > 0")
-    _check_unscaled(beta, scaled)
-    k = np.arange(1, kmax + 1, dtype=np.float64)
-    return np.exp(_log_scaled_bessel_ratio(k, float(beta), dim) + (0.0 if scaled else float(beta)))
-
-
 def emergence_time(beta: float, dim: int, n: int, kind: str = "usa") -> float:
     """End of the linear phase from n i.i.d. uniform tokens (docs/science.md §3): the amplitudes start near
     n^{-1/2} and the dominant one reaches O(1) at t = log(sqrt(n)) / gamma_{k*}."""
-    _check(beta, dim)
-    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2, "n", n, "an integer >= 2")
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
+    check_integer("n", n, 2)
     k_star = dominant_mode(beta, dim)
     rate = growth_rates(beta, dim, k_star, kind=kind)[-1]
     check(rate > 0, "beta", beta, "a value where the dominant growth rate is positive")
@@ -112,7 +59,9 @@ class DominantModeInterval:
 def mode_transition(k: int, dim: int, near: float = 1.0) -> float:
     """The beta where k* steps from k to k + 1 (docs/science.md §3): the root of log(gamma_k / gamma_{k+1}),
     positive below and negative above, bracketed by halving and doubling from `near`, refined by Brent."""
-    _check(near, dim, k)
+    check_integer("k", k, 1)
+    check_integer("dim", dim, 2)
+    check_real("near", near, 0.0)
 
     def log_ratio(b):
         rates = growth_rates(b, dim, k + 1, kind="sa")
@@ -129,8 +78,8 @@ def mode_transition(k: int, dim: int, near: float = 1.0) -> float:
 def dominant_mode_table(beta_max: float, dim: int, beta_min: float = 0.0) -> list[DominantModeInterval]:
     """The rows of the table k*(beta) that meet [beta_min, beta_max] (docs/science.md §3). k* steps up one
     degree at a time, at the roots `mode_transition(k, dim)`, each found near the previous one."""
-    _check(beta_max, dim)
-    check(beta_max > 0, "beta_max", beta_max, "a finite number > 0")
+    check_positive("beta_max", beta_max)
+    check_integer("dim", dim, 2)
     check(0 <= beta_min <= beta_max, "beta_min", beta_min, f"a number in [0, beta_max = {beta_max:g}]")
     current = dominant_mode(beta_min, dim) if beta_min > 0 else 1
     start = mode_transition(current - 1, dim, beta_min) if current > 1 else 0.0
@@ -147,7 +96,7 @@ def dominant_mode_table(beta_max: float, dim: int, beta_min: float = 0.0) -> lis
 def predicted_angles(x0, k: int) -> np.ndarray:
     """Circle: the k predicted cluster angles theta_m = (2 pi m - arg mu_k) / k in [0, 2 pi), sorted, with
     mu_k = (1/n) sum_j e^{-i k theta_j(0)} (docs/science.md §3, "where the clusters form")."""
-    check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
+    check_integer("k", k, 1)
     tokens, _ = to_tensor(x0, "x0")
     check(tokens.ndim == 2 and tokens.shape[1] == 2, "x0", f"array of shape {tuple(tokens.shape)}",
           "(n, 2) tokens on the circle")
@@ -166,18 +115,6 @@ def harmonic_component(x0, k: int, points) -> np.ndarray:
         inner = (where[start:start + rows] @ tokens.T).clamp_(-1, 1)
         values.append(normalized_gegenbauer(k, tokens.shape[1], inner)[k].mean(1))
     return torch.cat(values).cpu().numpy()
-
-
-def _search_points(dim: int, count: int) -> np.ndarray:
-    """A near-uniform point set on S^{d-1}: a Fibonacci lattice on S^2, seeded uniform points otherwise."""
-    if dim == 3:
-        i = np.arange(count) + 0.5
-        z = 1 - 2 * i / count
-        phi = np.pi * (1 + 5**0.5) * i
-        r = np.sqrt(1 - z**2)
-        return np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
-    g = np.random.default_rng(0).standard_normal((count, dim))
-    return g / np.linalg.norm(g, axis=1, keepdims=True)
 
 
 def _refine_maximum(x0, k: int, start: np.ndarray, step: float, iterations: int = 40) -> np.ndarray:
@@ -204,7 +141,7 @@ def predicted_sites(x0, k: int, relative: float = 0.25, search_points: int = 400
     search set of `search_points` points and refined by pattern search, keeping those whose value is at
     least `relative` times the largest (docs/science.md §3).
     """
-    check(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1, "k", k, "an integer >= 1")
+    check_integer("k", k, 1)
     check(0 <= relative <= 1, "relative", relative, "a number in [0, 1]")
     tokens, _ = to_tensor(x0, "x0")
     check(tokens.ndim == 2 and tokens.shape[1] >= 2, "x0", f"array of shape {tuple(tokens.shape)}",
@@ -213,7 +150,7 @@ def predicted_sites(x0, k: int, relative: float = 0.25, search_points: int = 400
     if dim == 2:
         theta = predicted_angles(tokens, k)
         return np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    grid = _search_points(dim, search_points)
+    grid = near_uniform_points(dim, search_points)
     values = harmonic_component(tokens, k, grid)
     spacing = np.sqrt(4 * np.pi / search_points) if dim == 3 else 0.3
     neighbours = cKDTree(grid).query_ball_point(grid, r=2.5 * spacing)
@@ -236,7 +173,8 @@ def finite_n_mode(x0, beta: float, kind: str = "usa", kmax: int | None = None) -
     argmin_k log(1 / A_k(0)) / gamma_k (equivalently argmax_k A_k(0) e^{gamma_k t} at that time)."""
     tokens, _ = to_tensor(x0, "x0")
     dim = tokens.shape[1]
-    _check(beta, dim)
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
     kmax = 2 * dominant_mode(beta, dim) + 2 if kmax is None else kmax
     rates = growth_rates(beta, dim, kmax, kind=kind, scaled=True)
     amplitudes = np.sqrt(np.clip(gegenbauer_power(tokens, kmax), 1e-300, None))

@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._array import to_tensor
-from ..errors import check
-from ..interaction.circle import bessel_coefficients
+from ..errors import check, check_integer, check_positive
 from ..observables import fourier_modes
-from .linear import _check, growth_rates
+from ..spectrum import bessel_coefficients, growth_rates
 
 
 def _forcing_integral(rate: float, own: float, times: np.ndarray) -> np.ndarray:
@@ -41,8 +40,8 @@ def second_order_modes(x0, beta: float, times, kmax: int) -> np.ndarray:
     tokens, _ = to_tensor(x0, "x0")
     check(tokens.ndim == 2 and tokens.shape[1] == 2, "x0", f"array of shape {tuple(tokens.shape)}",
           "(n, 2) tokens on the circle")
-    _check(beta, 2, kmax)
-    check(beta > 0, "beta", beta, "a finite number > 0")
+    check_positive("beta", beta)
+    check_integer("kmax", kmax, 1)
     times = np.asarray(times, dtype=np.float64)
     a, _, _ = bessel_coefficients(beta)
     count = max(3 * kmax, len(a))  # moments kept: w_l is below 1e-17 of the largest past len(a)

@@ -1,0 +1,103 @@
+"""The harmonic coefficients of the attention kernel e^{beta<x,y>} (docs/science.md §1, §3).
+
+On the circle (docs/science.md §1, "Exact interaction on the circle"), the Fourier–Bessel series
+  e^{beta cos phi} = I_0(beta) + 2 sum_k I_k(beta) cos k phi,
+  -e^{beta cos phi} sin phi = -(2/beta) sum_k k I_k(beta) sin k phi   (differentiate the first line),
+cut at M modes, where the terms fall below `TRUNCATION` relative to the largest one (M = 26 at beta = 5).
+On S^{d-1} (docs/science.md §3, Funk–Hecke), e^{beta<x,y>}/beta acts on degree-k harmonics as
+  lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta,
+and the flow linearised at the uniform measure grows degree k at
+  gamma_k = k (k+d-2) lambda_k  (USA),   gamma_k / Z_0 with Z_0 = beta lambda_0  (SA).
+Everything is computed with exponentially scaled Bessel functions (ive = I e^{-beta}, `bessel.log_ive`),
+so it stays finite for beta up to 10^3 and beyond. The engines, the PDE, the theory and the
+observables read the kernel from here.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import gammaln, ive
+
+from .bessel import log_ive
+from .errors import ParameterError, check, check_choice, check_integer, check_real
+from .model import KINDS
+
+TRUNCATION = 1e-17
+MAX_MODES = 2**14  # I_k(beta) e^{-beta} ~ e^{-k^2 / 2 beta}: enough up to beta ~ 3 10^6
+MAX_EXP = math.log(np.finfo(np.float64).max)  # e^beta overflows float64 beyond beta = 709.78
+
+
+@lru_cache(maxsize=64)
+def bessel_coefficients(beta: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(a, b, I0) for k = 1..M, exponentially scaled: a_k = (2k/beta) ive(k, beta), b_k = 2 ive(k, beta).
+
+    a_k multiplies sin k phi in -e^{beta cos phi} sin phi, b_k multiplies cos k phi in
+    e^{beta cos phi}, I0 = ive(0, beta); all carry the factor e^{-beta}. At beta = 0, a = (1,).
+    """
+    if beta == 0.0:
+        return np.array([1.0]), np.array([0.0]), 1.0
+    k = np.arange(1, 64)
+    while True:
+        scaled = ive(k, beta)
+        size = np.maximum(k * scaled / beta, scaled)
+        negligible = (size < TRUNCATION * size.max()) & (k > k[np.argmax(size)])
+        if negligible.any():
+            m = int(np.argmax(negligible))  # first negligible index: keep modes 1..m
+            k = k[: max(m, 1)]
+            scaled = scaled[: max(m, 1)]
+            return 2 * k * scaled / beta, 2 * scaled, float(ive(0, beta))
+        if k[-1] >= MAX_MODES:
+            raise ParameterError("beta", beta, f"a value whose Fourier–Bessel series converges within {MAX_MODES} "
+                                               "modes (beta up to about 10^6) for the circle engine; use "
+                                               "engine='dense'")
+        k = np.arange(1, min(2 * k[-1], MAX_MODES) + 1)
+
+
+def _log_scaled_factor(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
+    """log( Gamma(d/2) (2/beta)^{d/2-1} ive(k + d/2 - 1, beta) / beta ) = log(lambda_k e^{-beta})."""
+    nu = k + dim / 2 - 1
+    return gammaln(dim / 2) + (dim / 2 - 1) * (np.log(2) - np.log(beta)) + log_ive(nu, beta) - np.log(beta)
+
+
+def _check_unscaled(beta: float, scaled: bool) -> None:
+    check(scaled or beta <= MAX_EXP - 50, "beta", beta, f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in "
+                                                        "float64 (they carry e^beta): use scaled=True for e^(-beta) gamma_k")
+
+
+def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:
+    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (docs/science.md §3):
+    the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
+    degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
+    check_integer("kmax", kmax, 1)
+    check(beta > 0, "beta", beta, "a finite number > 0")
+    _check_unscaled(beta, scaled)
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    return np.exp(_log_scaled_factor(k, float(beta), dim) + (0.0 if scaled else float(beta)))
+
+
+def growth_rates(beta: float, dim: int, kmax: int, kind: str = "usa", scaled: bool = False) -> np.ndarray:
+    """gamma_k(beta, d) for k = 1..kmax (docs/science.md §3); numpy array of length kmax.
+
+    kind "usa": gamma_k = k (k+d-2) lambda_k(beta, d); "sa": gamma_k / Z_0(beta, d).
+    scaled=True returns the USA rates times e^{-beta} (finite past beta ~ 700); SA rates
+    need no scaling. At beta = 0 only gamma_1 is non-zero: (d-1)/d.
+    """
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
+    check_integer("kmax", kmax, 1)
+    check_choice("kind", kind, KINDS)
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    laplacian = k * (k + dim - 2)
+    if beta == 0:
+        return np.where(k == 1, (dim - 1) / dim, 0.0)
+    log_lambda = _log_scaled_factor(k, float(beta), dim)
+    if kind == "sa":
+        log_z0 = _log_scaled_factor(np.zeros(1), float(beta), dim)[0] + np.log(beta)
+        return laplacian * np.exp(log_lambda - log_z0)
+    _check_unscaled(beta, scaled)
+    return laplacian * np.exp(log_lambda + (0.0 if scaled else float(beta)))
