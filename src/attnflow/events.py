@@ -1,4 +1,5 @@
-"""Events of a run: `Event(fn)` fires where fn(t, x) crosses zero (scipy's `solve_ivp` conventions).
+"""Events of a run: `Event(fn)` fires where fn(t, x) crosses zero (scipy's `solve_ivp` conventions), e.g.
+the order parameter r = |mean x| of docs/science.md §4 reaching 0.9: `Event(lambda t, x: r(x) - 0.9)`.
 
 `simulate(..., events=[...])` watches each event after every accepted step: it fires when fn changes
 sign over the step, from < 0 to >= 0 or from > 0 to <= 0 (`direction` > 0: upward only, < 0: downward
@@ -87,7 +88,7 @@ class Watch:
         active = []
         for i, (event, old, value) in enumerate(zip(self.events, self.values, new)):
             up, down = old < 0 <= value, old > 0 >= value
-            if (up and event.direction > 0) or (down and event.direction < 0) or ((up or down) and event.direction == 0):
+            if (up and event.direction >= 0) or (down and event.direction <= 0):
                 active.append((i, old, value))
         self.values = new
         return active

@@ -187,13 +187,13 @@ class _Step:
     """The state at any time of one accepted dopri5 step from t to t_new: the landed end at t_new, the
     continuous extension retracted onto the manifold in between."""
 
-    def __init__(self, flow, t: float, t_new: float, y_new, continuous):
-        self.flow, self.t, self.t_new, self.y_new, self.continuous = flow, t, t_new, y_new, continuous
+    def __init__(self, flow, t: float, h: float, t_new: float, y_new, continuous):
+        self.flow, self.t, self.h, self.t_new, self.y_new, self.continuous = flow, t, h, t_new, y_new, continuous
 
     def __call__(self, time: float):
         if time == self.t_new:
             return self.y_new
-        return self.flow.retract(self.continuous((time - self.t) / (self.t_new - self.t)))
+        return self.flow.retract(self.continuous((time - self.t) / self.h))
 
 
 class _Loop:
@@ -315,7 +315,7 @@ class _Loop:
                     continue
                 steps += 1
                 t_new = target if h_step == remaining else t + h_step
-                state_at = _Step(flow, t, t_new, flow.retract(y_new), continuous)
+                state_at = _Step(flow, t, h_step, t_new, flow.retract(y_new), continuous)
                 located = [(i, self.events.locate(i, old, new, t, t_new, lambda time: self.tokens(state_at(time))))
                            for i, old, new in self.crossings(t_new, state_at.y_new)]
                 stop = self.events.stop(located) if located else None

@@ -46,14 +46,18 @@ class SaveAt:
     obs_ts: tuple | None = None
 
     def __post_init__(self):
-        for every, times, pair in ((self.save_every, "ts", "save_every"), (self.observe_every, "obs_ts", "observe_every")):
+        for pair, times in ("save_every", "ts"), ("observe_every", "obs_ts"):
+            every = getattr(self, pair)
             check(every is None or getattr(self, times) is None, pair, every, f"either {pair} or {times}, not both")
             if every is not None:
                 check_positive(pair, every)
-            if getattr(self, times) is not None:
-                values = np.asarray(getattr(self, times), dtype=float).ravel()
-                check(np.isfinite(values).all() and (values >= 0).all(), times, getattr(self, times),
-                      "finite times >= 0")
+            given = getattr(self, times)
+            if given is not None:
+                try:
+                    values = np.asarray(given, dtype=float).ravel()
+                except (TypeError, ValueError):
+                    values = np.array([np.nan])
+                check(np.isfinite(values).all() and (values >= 0).all(), times, given, "finite times >= 0")
                 object.__setattr__(self, times, tuple(float(t) for t in np.unique(values)))
 
     def intervals(self, t_end: float) -> tuple[float | None, float | None]:
@@ -69,13 +73,18 @@ class SaveAt:
         saves = _grid(t_end, save, "save_every") if save is not None else _explicit(t_end, self.ts, "ts")
         if observe is not None:
             return saves, _grid(t_end, observe, "observe_every")
-        return saves, _explicit(t_end, self.obs_ts, "obs_ts") if self.obs_ts is not None else saves
+        if self.obs_ts is not None:
+            return saves, _explicit(t_end, self.obs_ts, "obs_ts")
+        return saves, saves
 
     def steps(self, t_end: float, dt: float) -> Steps:
         """The schedule as exact step indices of a fixed step dt."""
         count = max(0, math.ceil(t_end / dt - 1e-9))
         save, observe = self.intervals(t_end)
-        saves = _strided(count, dt, t_end, save, "save_every") if save is not None else _nearest(count, dt, t_end, self.ts, "ts")
+        if save is not None:
+            saves = _strided(count, dt, t_end, save, "save_every")
+        else:
+            saves = _nearest(count, dt, t_end, self.ts, "ts")
         if observe is not None:
             observes = _strided(count, dt, t_end, observe, "observe_every")
         elif self.obs_ts is not None:
