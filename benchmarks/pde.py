@@ -25,6 +25,7 @@ import numpy as np
 import attnflow as af
 from attnflow import pde
 from attnflow.pde import initial
+from attnflow.pde.geometry import Circle
 from attnflow.pde.lax_friedrichs import LaxFriedrichsSolver
 
 BETA, T_END, SIGMA, NOISE_POINTS, SEED = 5.0, 0.5, 0.01, 10_000, 0
@@ -57,7 +58,7 @@ def errors(rho: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
 
 
 def lax_friedrichs_step_time(n: int, steps: int = 3) -> float:
-    solver = LaxFriedrichsSolver(af.Model("usa", BETA, 2), start(n))
+    solver = LaxFriedrichsSolver(af.Model("usa", BETA, 2), Circle(n), start(n))
     times = []
     for _ in range(steps):
         begin = time.perf_counter()

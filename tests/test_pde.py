@@ -7,7 +7,8 @@ import attnflow as af
 from attnflow import pde
 from attnflow.errors import ParameterError
 from attnflow.pde import initial
-from attnflow.pde.kernels import Kernel, grid
+from attnflow.pde.geometry import Circle, geometry_for, grid
+from attnflow.pde.kernels import Kernel
 
 
 def direct_field(kind, beta, theta, f, points=20000):
@@ -173,14 +174,14 @@ def test_lax_friedrichs_direct_sum_equals_fft_and_a_handwritten_step():
 def test_initial_densities():
     for rho in (initial.uniform_noise(100, 0.01, seed=0), initial.uniform_modes(100, [0.1, 0.2]),
                 initial.from_function(100, lambda t: 1 + np.cos(t)), initial.from_array(np.arange(1, 101))):
-        assert abs(pde.mass(rho) - 1) < 1e-13
-    assert np.allclose(pde.mode_amplitudes(initial.uniform_modes(64, [0.1, 0.2], phases=[1.0, 2.0]), 3),
+        assert abs(Circle(100).mass(rho) - 1) < 1e-13
+    assert np.allclose(Circle(64).mode_amplitudes(initial.uniform_modes(64, [0.1, 0.2], phases=[1.0, 2.0]), 3),
                        [0.1, 0.2, 0.0], atol=1e-14)
     # the same noise function on every grid when it is drawn on a fixed coarser grid
     a = initial.uniform_noise(64, 0.01, seed=5, noise_points=40)
     b = initial.uniform_noise(256, 0.01, seed=5, noise_points=40)
-    assert np.allclose(pde.mode_amplitudes(a, 19), pde.mode_amplitudes(b, 19), atol=1e-14)
-    assert pde.mode_amplitudes(b, 30)[20:].max() < 1e-14
+    assert np.allclose(Circle(64).mode_amplitudes(a, 19), Circle(256).mode_amplitudes(b, 19), atol=1e-14)
+    assert Circle(256).mode_amplitudes(b, 30)[20:].max() < 1e-14
     assert not np.allclose(a[:8], initial.uniform_noise(64, 0.01, seed=6, noise_points=40)[:8])
     # samples follow the density: their first moments match |mu_k| within sampling error
     rho = initial.uniform_modes(128, [0.2, 0.1])
@@ -188,7 +189,7 @@ def test_initial_densities():
     mu = np.abs(np.exp(-1j * np.arange(1, 3)[:, None] * theta[None, :]).mean(1))
     assert np.allclose(mu, [0.2, 0.1], atol=0.01)
     estimate = initial.from_particles(theta, 128)
-    assert abs(pde.mass(estimate) - 1) < 1e-12 and (estimate >= 0).all()
+    assert abs(Circle(128).mass(estimate) - 1) < 1e-12 and (estimate >= 0).all()
     assert np.abs(estimate - rho).max() < 0.1 * rho.max()
 
 
@@ -235,3 +236,22 @@ def test_spectral_under_resolution_is_an_error_or_a_warning_with_its_time():
     assert ds.attrs["min_density"] < -1e-3 * ds.density.values.max()
     fine = pde.solve(model, rho0, 0.2, method="fv")  # positive by construction: no such event
     assert fine.attrs["underresolved_at"] == "none"
+
+
+def test_circle_geometry():
+    """The circle's grid, quadrature weight and coordinate against closed forms; geometry_for refuses dim != 2
+    naming dim and the circle; every solver names the circle among its geometries."""
+    circle = Circle(16)
+    assert np.allclose(circle.points, 2 * np.pi * (np.arange(16) + 0.5) / 16, rtol=0, atol=1e-15)
+    assert circle.weight == pytest.approx(2 * np.pi / 16, rel=1e-15) and circle.max_modes == 8
+    assert list(circle.coords) == list(circle.dims) == ["angle"]
+    # the rectangle rule integrates trigonometric polynomials of degree < N exactly
+    values = 3 + np.cos(5 * circle.points) - 2 * np.sin(7 * circle.points)
+    assert circle.mass(values) == pytest.approx(6 * np.pi, rel=1e-14)
+    assert np.allclose(circle.mass(np.stack([values, 2 * values])), [6 * np.pi, 12 * np.pi], rtol=1e-14)
+    geometry, rho = Circle.from_density(np.full(16, 1 / (2 * np.pi)), "fv")
+    assert geometry == circle and rho.dtype == np.float64
+    assert geometry_for(af.Model("usa", 1.0, 2)) is Circle
+    with pytest.raises(ParameterError, match="dim=3.*circle"):
+        geometry_for(af.Model("usa", 1.0, 3))
+    assert all("circle" in solver.geometries for solver in pde.SOLVERS.values())

@@ -63,8 +63,9 @@ def _log_scaled_factor(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
 
 
 def _check_unscaled(beta: float, scaled: bool) -> None:
-    check(scaled or beta <= MAX_EXP - 50, "beta", beta, f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in "
-                                                        "float64 (they carry e^beta): use scaled=True for e^(-beta) gamma_k")
+    check(scaled or beta <= MAX_EXP - 50, "beta", beta,
+          f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in float64 (they carry e^beta): use scaled=True for "
+          "e^(-beta) gamma_k")
 
 
 def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:

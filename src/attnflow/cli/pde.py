@@ -12,6 +12,7 @@ from ..io import check_path, save
 from ..model import KINDS, Model
 from ..outputs import check_target, check_writable_parent
 from ..pde import solve
+from ..pde.geometry import MIN_POINTS
 from ..pde.solve import SOLVERS
 from ..plots import check_figure_path
 from ..provenance import recording
@@ -54,8 +55,8 @@ def pde(
     if figures is not None:
         _check_figures(figures)
     model = Model(kind=kind.value, beta=beta, dim=2, diffusion=diffusion)
-    if grid < 8:
-        fail(f"--grid={grid} is not allowed: an integer >= 8")
+    if grid < MIN_POINTS:
+        fail(f"--grid={grid} is not allowed: an integer >= {MIN_POINTS}")
     rho0, how = initial_density(init.value, grid, sigma, seed, noise_points, amplitudes)
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
                "lax-friedrichs": {"courant": courant}}[method.value]

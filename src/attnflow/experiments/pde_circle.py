@@ -27,7 +27,7 @@ from ..growth import exponential_rate, fit_growth_rates
 from ..integrate import simulate
 from ..model import Model
 from ..pde import initial, solve, wasserstein1
-from ..pde.kernels import grid
+from ..pde.geometry import grid
 from ..plots.experiments import pde_circle as figures
 from ..theory import dominant_mode, growth_rates
 from . import Section, experiment, quiet, save_datasets, steps

@@ -4,7 +4,7 @@ Cell averages rho_j on the cells [j, j+1) dx, dx = 2 pi / N, evolve by
   d rho_j/dt = -(F_{j+1/2} - F_{j-1/2}) / dx,
   F_{j+1/2} = max(v, 0) rho^L + min(v, 0) rho^R - D (rho_{j+1} - rho_j) / dx,
 with v = v_{j+1/2} the exact velocity of the piecewise-constant density at the face
-(`kernels.Kernel`, by FFT) and rho^L, rho^R the face values of a piecewise-linear
+(the circle's `kernels.Kernel`, by FFT) and rho^L, rho^R the face values of a piecewise-linear
 reconstruction with the monotonised-central (MC) limiter: second order where rho is
 smooth, first order at extrema, and never outside the neighbouring averages.
 Time stepping: the strong-stability-preserving RK3 of Shu and Osher, with
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import Kernel
+from .geometry import Circle
 
 
 def mc_slopes(rho: np.ndarray) -> np.ndarray:
@@ -35,11 +35,11 @@ class FiniteVolumeSolver:
     """MUSCL–MC upwind fluxes, FFT velocity at the faces, SSP-RK3 under a positivity CFL."""
 
     name = "fv"
+    geometries = ("circle",)
 
-    def __init__(self, model, density0: np.ndarray, cfl: float = 0.8, max_step: float | None = None):
-        n = len(density0)
-        self.n, self.dx, self.diffusion, self.cfl = n, 2 * np.pi / n, model.diffusion, cfl
-        self.kernel = Kernel.build(model.kind, model.beta, n)
+    def __init__(self, model, geometry: Circle, density0: np.ndarray, cfl: float = 0.8, max_step: float | None = None):
+        self.n, self.dx, self.diffusion, self.cfl = geometry.n, geometry.weight, model.diffusion, cfl
+        self.kernel = geometry.kernel(model.kind, model.beta)
         self.max_step = np.inf if max_step is None else max_step
         self.state = np.array(density0, dtype=np.float64)
         self.t, self.steps, self.rejected = 0.0, 0, 0

@@ -11,26 +11,15 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..errors import check
-from .kernels import grid
-
-
-def _check_n(n) -> None:
-    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 8, "n", n, "an integer >= 8")
-
-
-def _check_seed(seed) -> None:
-    check(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0,
-          "seed", seed, "an integer >= 0")
+from ..errors import check, check_integer, check_positive, check_real
+from .geometry import MIN_POINTS, Circle, grid
 
 
 def _normalised(rho: np.ndarray, name: str) -> np.ndarray:
     check(bool(np.isfinite(rho).all()), name, "values with non-finite entries", "finite values")
-    total = rho.sum() * (2 * np.pi / len(rho))
+    total = Circle(len(rho)).mass(rho)
     check(total > 0, name, f"density of mass {total:.3g}", "a positive total mass")
     return rho / total
 
@@ -54,13 +43,12 @@ def uniform_noise(n: int, sigma: float = 0.01, seed: int = 0, noise_points: int 
                   same seed then gives the same function on every grid n >= noise_points
     kmax          keep only the Fourier modes |k| <= kmax of the noise (default all)
     """
-    _check_n(n)
-    _check_seed(seed)
-    check(isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0, "sigma", sigma,
-          "a finite number >= 0")
-    points = n if noise_points is None else noise_points
-    _check_n(points)
-    check(kmax is None or (isinstance(kmax, (int, np.integer)) and kmax >= 1), "kmax", kmax, "an integer >= 1")
+    check_integer("n", n, MIN_POINTS)
+    check_integer("seed", seed, 0)
+    check_real("sigma", sigma, 0.0)
+    points = n if noise_points is None else check_integer("noise_points", noise_points, MIN_POINTS)
+    if kmax is not None:
+        check_integer("kmax", kmax, 1)
     xi = np.random.default_rng(seed).standard_normal(points)
     noise = sigma * (xi - xi.mean())
     if points != n or kmax is not None:
@@ -72,7 +60,7 @@ def uniform_noise(n: int, sigma: float = 0.01, seed: int = 0, noise_points: int 
 
 def uniform_modes(n: int, amplitudes, phases=None) -> np.ndarray:
     """rho = (1/2 pi)(1 + 2 sum_k eps_k cos(k (theta - phi_k))), k = 1..len(amplitudes): |mu_k| = eps_k."""
-    _check_n(n)
+    check_integer("n", n, MIN_POINTS)
     eps = np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
     phi = np.zeros_like(eps) if phases is None else np.atleast_1d(np.asarray(phases, dtype=np.float64))
     check(eps.ndim == 1 and bool(np.isfinite(eps).all()), "amplitudes", amplitudes, "a 1-d array of finite numbers")
@@ -87,13 +75,14 @@ def uniform_modes(n: int, amplitudes, phases=None) -> np.ndarray:
 def from_array(values) -> np.ndarray:
     """A density from its grid values (any positive total mass; normalised to 1)."""
     rho = np.asarray(values, dtype=np.float64)
-    check(rho.ndim == 1 and rho.size >= 8, "values", f"array of shape {rho.shape}", "a 1-d array of >= 8 values")
+    check(rho.ndim == 1 and rho.size >= MIN_POINTS, "values", f"array of shape {rho.shape}",
+          f"a 1-d array of >= {MIN_POINTS} values")
     return _normalised(rho.copy(), "values")
 
 
 def from_function(n: int, function) -> np.ndarray:
     """A density from a function of the angle, sampled at the grid points and normalised."""
-    _check_n(n)
+    check_integer("n", n, MIN_POINTS)
     values = np.broadcast_to(np.asarray(function(grid(n)), dtype=np.float64), (n,))
     return _normalised(values.copy(), "function")
 
@@ -105,12 +94,11 @@ def from_particles(theta, n: int, bandwidth: float | None = None) -> np.ndarray:
     Gaussian of standard deviation `bandwidth` (default max(2 dx, 0.9 n_particles^{-1/5}),
     Silverman's rule for a standard deviation of the order of 1).
     """
-    _check_n(n)
+    check_integer("n", n, MIN_POINTS)
     theta = np.asarray(theta, dtype=np.float64).ravel()
     check(theta.size >= 1 and bool(np.isfinite(theta).all()), "theta", "the given angles", "finite angles")
     dx = 2 * np.pi / n
-    h = max(2 * dx, 0.9 * theta.size ** -0.2) if bandwidth is None else bandwidth
-    check(isinstance(h, (int, float)) and math.isfinite(h) and h > 0, "bandwidth", bandwidth, "a number > 0")
+    h = max(2 * dx, 0.9 * theta.size ** -0.2) if bandwidth is None else check_positive("bandwidth", bandwidth)
     position = np.mod(theta, 2 * np.pi) / dx - 0.5  # in units of cells, 0 at the first centre
     left = np.floor(position)
     fraction = position - left
@@ -125,10 +113,10 @@ def from_particles(theta, n: int, bandwidth: float | None = None) -> np.ndarray:
 def sample(density, count: int, seed: int = 0) -> np.ndarray:
     """`count` i.i.d. angles in [0, 2 pi) from the piecewise-constant density on its grid (inverse CDF)."""
     rho = np.asarray(density, dtype=np.float64)
-    check(rho.ndim == 1 and rho.size >= 8 and bool((rho >= 0).all()), "density", f"array of shape {rho.shape}",
-          "a 1-d non-negative array of >= 8 grid values")
-    check(isinstance(count, (int, np.integer)) and count >= 1, "count", count, "an integer >= 1")
-    _check_seed(seed)
+    check(rho.ndim == 1 and rho.size >= MIN_POINTS and bool((rho >= 0).all()), "density",
+          f"array of shape {rho.shape}", f"a 1-d non-negative array of >= {MIN_POINTS} grid values")
+    check_integer("count", count, 1)
+    check_integer("seed", seed, 0)
     n = len(rho)
     cdf = np.concatenate([[0.0], np.cumsum(rho)])
     cdf /= cdf[-1]

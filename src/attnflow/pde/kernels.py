@@ -11,7 +11,7 @@ They vanish to machine precision beyond M modes (M = 26 at beta = 5), so v and w
 trigonometric polynomials of degree M: sampling them on any grid of more than 2M points,
 and at any shift of it, is exact.
 
-`rho` is given by its values on the grid theta_j = (j + 1/2) 2 pi / N. `cell_averages=True`
+`rho` is given by its values on the grid theta_j = (j + 1/2) 2 pi / N (`geometry.grid`). `cell_averages=True`
 reads them as averages over the cells [j, j+1) 2 pi / N (finite volumes): the exact
 coefficients of that piecewise-constant density are the discrete ones times
 sinc(k dx / 2), so v is then exact for the piecewise-constant density.
@@ -25,11 +25,6 @@ import numpy as np
 from scipy import fft
 
 from ..spectrum import bessel_coefficients
-
-
-def grid(n: int) -> np.ndarray:
-    """Cell centres theta_j = (j + 1/2) 2 pi / n, j = 0..n-1."""
-    return (np.arange(n) + 0.5) * (2 * np.pi / n)
 
 
 @dataclass(frozen=True)

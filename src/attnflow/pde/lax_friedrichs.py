@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .geometry import Circle
+
 ROW_BLOCK_ELEMENTS = 2**22
 
 
@@ -26,10 +28,12 @@ class LaxFriedrichsSolver:
     """The seed's explicit scheme with a fixed step dt = courant * dx."""
 
     name = "lax-friedrichs"
+    geometries = ("circle",)
 
-    def __init__(self, model, density0: np.ndarray, courant: float = 0.02, convolution: str = "direct"):
-        n = len(density0)
-        self.n, self.dx = n, 2 * np.pi / n
+    def __init__(self, model, geometry: Circle, density0: np.ndarray, courant: float = 0.02,
+                 convolution: str = "direct"):
+        n = geometry.n
+        self.n, self.dx = n, geometry.weight
         self.kind, self.dt, self.convolution = model.kind, courant * self.dx, convolution
         m = np.arange(n) * self.dx  # theta_i - theta_j = (i - j) dx
         scaled = np.exp(model.beta * (np.cos(m) - 1))  # e^{beta cos} e^{-beta}; USA multiplies e^beta back

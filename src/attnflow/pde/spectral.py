@@ -20,7 +20,7 @@ from scipy import fft
 
 from ..controller import IController
 from ..steppers import dopri5_step
-from .kernels import Kernel
+from .geometry import Circle
 
 CONTROLLER = IController(order=4)  # DOPRI5's error estimate is of order 4
 
@@ -29,15 +29,16 @@ class SpectralSolver:
     """Adaptive DOPRI5 in time, Fourier in space; state: rfft coefficients of rho."""
 
     name = "spectral"
+    geometries = ("circle",)
 
-    def __init__(self, model, density0: np.ndarray, rtol: float = 1e-8, atol: float = 1e-10,
+    def __init__(self, model, geometry: Circle, density0: np.ndarray, rtol: float = 1e-8, atol: float = 1e-10,
                  first_step: float | None = None):
-        n = len(density0)
+        n = geometry.n
         self.n, self.diffusion, self.rtol, self.atol = n, model.diffusion, rtol, atol
-        self.kernel = Kernel.build(model.kind, model.beta, n)
+        self.kernel = geometry.kernel(model.kind, model.beta)
         extra = self.kernel.modes + 1 if model.kind == "usa" else n // 2
         self.padded = fft.next_fast_len(n + extra, real=True)
-        self.kernel_padded = Kernel.build(model.kind, model.beta, self.padded)
+        self.kernel_padded = geometry.kernel(model.kind, model.beta, self.padded)
         self.k = np.arange(n // 2 + 1)
         self.derivative = -1j * self.k.astype(float)
         if n % 2 == 0:

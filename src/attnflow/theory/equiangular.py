@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..errors import check
+from ..errors import check, check_choice, check_integer, check_real
 from ..model import KINDS
 from ..normalization import NGPT, NORMALIZATIONS, NORMS, POST, PRE
 
@@ -45,10 +45,9 @@ SCHEMES = (POST, PRE, NGPT)  # the normalisation schemes (E1)-(E3) are derived f
 
 
 def _check(n, beta, kind, norm):
-    check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2, "n", n, "an integer >= 2")
-    check(isinstance(beta, (int, float, np.integer, np.floating)) and not isinstance(beta, bool)
-          and math.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
-    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
+    check_integer("n", n, 2)
+    check_real("beta", beta, 0.0)
+    check_choice("kind", kind, KINDS)
     others = ", ".join(name for name, scheme in NORMALIZATIONS.items() if scheme not in SCHEMES)
     check(norm in NORMS and NORMALIZATIONS[norm] in SCHEMES, "norm", norm,
           f"one of {', '.join(s.name for s in SCHEMES)} (equations (E1)-(E3); the equiangular reduction "

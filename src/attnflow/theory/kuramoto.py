@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..errors import check
+from ..errors import check, is_real
 
 
 def order_parameter(t, moments, rtol: float = 1e-12, atol: float = 1e-14) -> np.ndarray:
@@ -67,7 +67,7 @@ def order_parameter(t, moments, rtol: float = 1e-12, atol: float = 1e-14) -> np.
 def ott_antonsen(t, r0: float) -> np.ndarray:
     """r(t) = r0 e^{t/2} / sqrt(1 - r0^2 + r0^2 e^t), the solution of dr/dt = r (1 - r^2)/2
     (Poisson-kernel initial densities, m_k = r0^k)."""
-    check(isinstance(r0, (int, float)) and 0 < r0 < 1, "r0", r0, "a number in (0, 1)")
+    check(is_real(r0) and 0 < r0 < 1, "r0", r0, "a number in (0, 1)")
     t = np.asarray(t, dtype=np.float64)
     return r0 * np.exp(t / 2) / np.sqrt(1 - r0**2 + r0**2 * np.exp(t))
 

@@ -30,16 +30,16 @@ import math
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_choice, check_positive, is_real
 from ..model import KINDS
 
 REGIMES = ("below", "critical", "above")
 
 
 def _check(rho, kind, h):
-    check(isinstance(rho, (int, float, np.floating)) and 0 < rho < 1, "rho", rho, "a number in (0, 1)")
-    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
-    check(isinstance(h, (int, float)) and math.isfinite(h) and h > 0, "h", h, "a finite number > 0")
+    check(is_real(rho) and 0 < rho < 1, "rho", rho, "a number in (0, 1)")
+    check_choice("kind", kind, KINDS)
+    check_positive("h", h)
 
 
 def critical_gamma(rho: float) -> float:

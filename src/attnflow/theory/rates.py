@@ -36,15 +36,14 @@ import math
 
 import numpy as np
 
-from ..errors import check
+from ..errors import check, check_choice, check_real, is_real
 from ..model import KINDS
 from ..normalization import NORMALIZATIONS, NORMS
 
 
 def _check_beta(beta, kind):
-    check(isinstance(beta, (int, float, np.integer, np.floating)) and not isinstance(beta, bool)
-          and math.isfinite(beta) and beta >= 0, "beta", beta, "a finite number >= 0")
-    check(kind in KINDS, "kind", kind, f"one of {', '.join(KINDS)}")
+    check_real("beta", beta, 0.0)
+    check_choice("kind", kind, KINDS)
 
 
 def point_mass_rate(beta: float, kind: str = "sa", norm: str = "post") -> float:
@@ -63,7 +62,7 @@ def point_mass_rate(beta: float, kind: str = "sa", norm: str = "post") -> float:
 def antipodal_split_rate(beta, mass: float, kind: str = "usa"):
     """lambda(beta, m) of equation (R2): the growth rate (> 0: unstable) of the spread of the
     cluster of mass 1 - m at angle pi facing a cluster of mass m at 0 on the circle."""
-    check(isinstance(mass, (int, float, np.floating)) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
+    check(is_real(mass) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
     beta = np.asarray(beta, dtype=np.float64)
     _check_beta(float(beta.max()) if beta.size else 0.0, kind)
     check(bool(np.all(beta >= 0)), "beta", beta, "numbers >= 0")
@@ -76,5 +75,5 @@ def antipodal_split_rate(beta, mass: float, kind: str = "usa"):
 def antipodal_threshold(mass: float) -> float:
     """beta_c = (1/2) log(m / (1 - m)): above it the antipodal cluster of mass 1 - m <= 1/2 is
     stable against splitting (equation (R2)); 0 for m <= 1/2."""
-    check(isinstance(mass, (int, float, np.floating)) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
+    check(is_real(mass) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
     return max(0.0, 0.5 * math.log(mass / (1 - mass)))
