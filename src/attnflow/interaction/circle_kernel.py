@@ -9,7 +9,9 @@ and hold no (M, n) array:
                  SA:  the USA numerator without e^beta, divided by
                       I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
                                   = i0 + sum_k b_k (Re m_k cos k theta_i + Im m_k sin k theta_i),
-with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}).
+with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}). The angles are a batch (systems, n)
+of independent systems (an ensemble): each has its own moments and may have its own beta, hence its own
+coefficients and number of modes; every system's numbers are those it would get alone.
 
 The harmonics come from one sine and cosine per token and the angle-addition recurrence
   cos (k+1) theta = cos k theta cos theta - sin k theta sin theta,
@@ -109,23 +111,24 @@ def _moment_task(theta, start, stop, count, out_re, out_im):
         out_im[k] = acc_im[k, 0]
 
 
-def _moments(theta, count, re, im):
-    """re[b, k-1] + i im[b, k-1] = m_k of system b, k = 1..count, for theta (systems, n): a parallel loop over
-    the tasks, then the task sums added in order."""
+def _moments(theta, counts, re, im):
+    """re[b, k-1] + i im[b, k-1] = m_k of system b, k = 1..counts[b] (0 beyond), for theta (systems, n): a
+    parallel loop over the tasks of all systems, then the task sums added in order."""
     systems, n = theta.shape
     tasks = (n + TASK - 1) // TASK
-    sums_re = np.empty((systems * tasks, count))
-    sums_im = np.empty((systems * tasks, count))
+    sums_re = np.empty((systems * tasks, re.shape[1]))
+    sums_im = np.empty((systems * tasks, re.shape[1]))
     for task in prange(systems * tasks):
         system = task // tasks
         start = (task - system * tasks) * TASK
-        _moment_task(theta[system], start, min(start + TASK, n), count, sums_re[task], sums_im[task])
+        _moment_task(theta[system], start, min(start + TASK, n), counts[system], sums_re[task], sums_im[task])
     for system in range(systems):
-        for k in range(count):
+        for k in range(re.shape[1]):
             total_re, total_im = 0.0, 0.0
-            for task in range(system * tasks, (system + 1) * tasks):
-                total_re += sums_re[task, k]
-                total_im += sums_im[task, k]
+            if k < counts[system]:
+                for task in range(system * tasks, (system + 1) * tasks):
+                    total_re += sums_re[task, k]
+                    total_im += sums_im[task, k]
             re[system, k] = total_re / n
             im[system, k] = total_im / n
 
@@ -165,27 +168,28 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
             out[first + j] = num[j] / den[j] if ratio else num[j]
 
 
-def _series(theta, a, b, i0, scale, sa, re, im, out):
+def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
     """dtheta/dt (module docstring) into out (systems, n) from the moments re + i im (systems, >= M) of theta
-    (systems, n): USA with e^beta = scale, SA divided by i0 + sum_k b_k Re(e^{ik theta} conj m_k).
-    A parallel loop over the tasks of all systems."""
+    (systems, n), system s with its own coefficients a[s, :counts[s]], b[s, :counts[s]], i0[s]: USA with
+    e^beta = scale[s], SA divided by i0 + sum_k b_k Re(e^{ik theta} conj m_k). A parallel loop over the tasks
+    of all systems."""
     systems, n = theta.shape
-    count = a.shape[0]
-    wc, ws = np.empty((systems, count)), np.empty((systems, count))
-    dc, ds = np.empty((systems, count)), np.empty((systems, count))
+    wc, ws = np.zeros(a.shape), np.zeros(a.shape)
+    dc, ds = np.zeros(a.shape), np.zeros(a.shape)
     for system in range(systems):
-        for k in range(count):
-            weight = a[k] if sa else scale * a[k]
+        for k in range(counts[system]):
+            weight = a[system, k] if sa else scale[system] * a[system, k]
             wc[system, k] = weight * im[system, k]
             ws[system, k] = -weight * re[system, k]
-            dc[system, k] = b[k] * re[system, k]
-            ds[system, k] = b[k] * im[system, k]
+            dc[system, k] = b[system, k] * re[system, k]
+            ds[system, k] = b[system, k] * im[system, k]
     tasks = (n + TASK - 1) // TASK
     for task in prange(systems * tasks):
         system = task // tasks
         start = (task - system * tasks) * TASK
-        _series_task(theta[system], start, min(start + TASK, n), wc[system], ws[system], sa, dc[system],
-                     ds[system], i0, out[system])
+        count = counts[system]
+        _series_task(theta[system], start, min(start + TASK, n), wc[system, :count], ws[system, :count], sa,
+                     dc[system, :count], ds[system, :count], i0[system], out[system])
 
 
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
@@ -196,19 +200,32 @@ COMPILED = {parallel: {"moments": njit(cache=True, fastmath=False, parallel=para
             for parallel in (False, True)}
 
 
-def moments(theta: np.ndarray, count: int, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(Re m_k, Im m_k), k = 1..count, each (systems, count), of float64 angles theta (systems, n), C order."""
-    re, im = np.empty((theta.shape[0], count)), np.empty((theta.shape[0], count))
-    COMPILED[parallel]["moments"](theta, count, re, im)
+def _broadcast(values, shape: tuple, dtype=np.float64) -> np.ndarray:
+    """`values` (shared by all systems, or one row per system) broadcast to `shape`, in C order."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=dtype), shape))
+
+
+def moments(theta: np.ndarray, count, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(Re m_k, Im m_k), k = 1..count, each (systems, max count), of float64 angles theta (systems, n), C order;
+    `count` one number, or one per system (the entries beyond a system's count are 0)."""
+    counts = _broadcast(count, theta.shape[:1], np.int64)
+    re, im = np.empty((theta.shape[0], int(counts.max()))), np.empty((theta.shape[0], int(counts.max())))
+    COMPILED[parallel]["moments"](theta, counts, re, im)
     return re, im
 
 
-def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0: float, scale: float, theta: np.ndarray,
-             out: np.ndarray, parallel: bool = False,
-             moments_of_theta: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0, scale, theta: np.ndarray, out: np.ndarray,
+             parallel: bool = False, moments_of_theta: tuple[np.ndarray, np.ndarray] | None = None,
+             counts=None) -> np.ndarray:
     """dtheta/dt (module docstring) into `out` for float64 angles theta (systems, n) of independent systems
     (C order), each with its own moments; (a, b, i0) from `bessel_coefficients`, scale = e^beta (USA).
-    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..len(a) at least, if the caller has them."""
-    re, im = moments(theta, len(a), parallel) if moments_of_theta is None else moments_of_theta
-    COMPILED[parallel]["series"](theta, a, b, float(i0), float(scale), kind == "sa", re, im, out)
+    Shared by all systems, or one per system: a, b (M,) or (systems, M) (zero beyond a system's count),
+    i0 and scale numbers or (systems,), counts (the modes of each system; default M) a number or (systems,).
+    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..count at least, if the caller has them."""
+    systems, modes = theta.shape[:1], (theta.shape[0], np.shape(a)[-1])
+    a, b = _broadcast(a, modes), _broadcast(b, modes)
+    counts = _broadcast(modes[1] if counts is None else counts, systems, np.int64)
+    re, im = moments(theta, counts, parallel) if moments_of_theta is None else moments_of_theta
+    COMPILED[parallel]["series"](theta, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
+                                 kind == "sa", re, im, out)
     return out
