@@ -9,6 +9,10 @@ and SA divides it by I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
 Both are computed with exponentially scaled Bessel functions ive = I e^{-beta};
 USA multiplies back by e^{beta}. The series is cut at M modes, where the terms fall
 below `spectrum.TRUNCATION` relative to the largest one (M = 26 at beta = 5): `spectrum.bessel_coefficients`.
+Angles may come as a batch (B, n) of independent systems (an ensemble: seeds, and beta per system), each with
+its own moments m_k (and, with its own beta, its own coefficients and M): the kernel gives every system the
+numbers it gets alone, bit for bit; the tensor path within 1e-13 (its blocks of CHUNK tokens span the batch,
+and its padded coefficients change the order of its sums).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import numpy as np
 import torch
 
 from .. import threads
+from ..errors import check
 from ..spectrum import bessel_coefficients
 from . import circle_kernel
+from .dense import system_betas
 
 
 class _Workspace(threading.local):
@@ -40,15 +46,42 @@ CHUNK = 2**16  # tokens per block of harmonics: at most 3 * CHUNK * M doubles he
 
 
 def _harmonics(theta: torch.Tensor, kmax: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos(k theta_j) and sin(k theta_j) for k = 1..kmax, each (kmax, len(theta)), in reused buffers."""
-    phase, cos, sin = _workspace.get((kmax, theta.shape[0]), theta.dtype, theta.device)
+    """cos(k theta_j) and sin(k theta_j) for k = 1..kmax of angles theta (systems, n), each (systems, kmax, n),
+    in reused buffers."""
+    phase, cos, sin = _workspace.get((theta.shape[0], kmax, theta.shape[1]), theta.dtype, theta.device)
     k = torch.arange(1, kmax + 1, dtype=theta.dtype, device=theta.device)
-    torch.mul(k[:, None], theta[None, :], out=phase)
+    torch.mul(k[:, None], theta[:, None, :], out=phase)
     return torch.cos(phase, out=cos), torch.sin(phase, out=sin)
 
 
-def angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tensor:
-    """dtheta_i/dt for the SA or USA dynamics on the circle (identity parameters), shape (n,):
+def _systems(theta: torch.Tensor) -> torch.Tensor:
+    """Angles theta (n,) as a batch of one system, (1, n); a batch (B, n) as it is."""
+    check(theta.ndim == 1 or (theta.ndim == 2 and theta.shape[0] >= 1), "theta", f"array of shape "
+          f"{tuple(theta.shape)}", "angles (n,) or a batch (B, n) of B >= 1 systems")
+    return theta if theta.ndim == 2 else theta[None]
+
+
+def _coefficients(kind: str, beta, systems: int):
+    """(a, b, i0, scale, counts) of the series (module docstring; scale = e^beta for USA, 1 for SA, whose
+    factors e^{-beta} cancel): those of `bessel_coefficients` for a shared beta (a float), else (beta of
+    `system_betas`, one per system) one row per system, zero beyond its count of modes."""
+    if isinstance(beta, float):
+        a, b, i0 = bessel_coefficients(beta)
+        return a, b, i0, float(np.exp(beta)) if kind == "usa" else 1.0, len(a)
+    values, system_value = np.unique(beta, return_inverse=True)
+    table = [bessel_coefficients(float(value)) for value in values]
+    counts = np.array([len(a) for a, _, _ in table])
+    a, b = np.zeros((len(values), counts.max())), np.zeros((len(values), counts.max()))
+    for row, (a_row, b_row, _) in enumerate(table):
+        a[row, :len(a_row)], b[row, :len(b_row)] = a_row, b_row
+    i0 = np.array([i0 for _, _, i0 in table])
+    scale = np.array([float(np.exp(value)) if kind == "usa" else 1.0 for value in values])
+    return a[system_value], b[system_value], i0[system_value], scale[system_value], counts[system_value]
+
+
+def angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
+    """dtheta_i/dt for the SA or USA dynamics on the circle (identity parameters) of angles theta (n,), shape
+    (n,), or of each system of a batch theta (B, n), shape (B, n), `beta` one number or B values:
     USA  dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)),
     SA   the same divided by I_0(beta) + 2 sum_k I_k(beta) Re(e^{ik theta_i} conj(m_k)).
 
@@ -57,54 +90,64 @@ def angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tenso
     a gradient: neither path differentiates, and that one says so)."""
     if theta.device.type != "cpu" or theta.requires_grad:
         return torch_angular_velocity(kind, beta, theta)
-    a, b, i0 = bessel_coefficients(beta)
-    angles = theta.detach().to(torch.float64).contiguous()
+    batch = _systems(theta)
+    a, b, i0, scale, counts = _coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2 else None),
+                                            batch.shape[0])
+    angles = batch.detach().to(torch.float64).contiguous()
     omega = torch.empty_like(angles)
-    with threads.kernel_threads(theta.shape[0] * len(a)) as count:
-        scale = float(np.exp(beta)) if kind == "usa" else 1.0  # SA: the factors e^{-beta} cancel
-        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy()[None], omega.numpy()[None], count > 1)
-    return omega.to(theta.dtype)
+    with threads.kernel_threads(angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))) as count:
+        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts)
+    omega = omega.to(theta.dtype)
+    return omega if theta.ndim == 2 else omega[0]
 
 
-def torch_angular_velocity(kind: str, beta: float, theta: torch.Tensor) -> torch.Tensor:
+def torch_angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
     """`angular_velocity` in PyTorch tensor operations (any device); the reference of the kernel in the tests.
 
-    Tokens are taken in blocks of CHUNK: a first pass sums the moments m_k, a second
+    Tokens are taken in blocks of CHUNK (over the whole batch): a first pass sums the moments m_k, a second
     evaluates the series (reusing the harmonics when there is a single block)."""
-    a, b, i0 = bessel_coefficients(beta)
-    a = torch.as_tensor(a, dtype=theta.dtype, device=theta.device)
-    b = torch.as_tensor(b, dtype=theta.dtype, device=theta.device)
-    blocks = theta.split(CHUNK)
-    re = torch.zeros(len(a), dtype=theta.dtype, device=theta.device)  # m_k = re_k + i im_k
+    batch = _systems(theta)
+    systems, n = batch.shape
+    a, b, i0, scale, _ = _coefficients(kind, system_betas(beta, systems if theta.ndim == 2 else None), systems)
+    a, b = (torch.as_tensor(value, dtype=theta.dtype, device=theta.device) for value in (a, b))
+    i0, scale = (torch.as_tensor(value, dtype=theta.dtype, device=theta.device).reshape(-1, 1) for value in (i0, scale))
+    modes = a.shape[-1]
+    blocks = batch.split(max(1, CHUNK // systems), dim=1)
+    re = torch.zeros(systems, modes, dtype=theta.dtype, device=theta.device)  # m_k = re_k + i im_k
     im = torch.zeros_like(re)
     for block in blocks:
-        cos, sin = _harmonics(block, len(a))
-        re += cos.sum(1)
-        im += sin.sum(1)
-    re, im = re / theta.shape[0], im / theta.shape[0]
-    out = torch.empty_like(theta)
+        cos, sin = _harmonics(block, modes)
+        re += cos.sum(2)
+        im += sin.sum(2)
+    re, im = re / n, im / n
+    out = torch.empty_like(batch)
     start = 0
     for block in blocks:
         if len(blocks) > 1:
-            cos, sin = _harmonics(block, len(a))
+            cos, sin = _harmonics(block, modes)
         # Im(e^{ik theta} conj m_k) = sin(k theta) re_k - cos(k theta) im_k
-        numerator = (a * im) @ cos - (a * re) @ sin
+        numerator = (torch.bmm((a * im)[:, None], cos) - torch.bmm((a * re)[:, None], sin))[:, 0]
         if kind == "usa":
-            out[start:start + len(block)] = numerator * float(np.exp(beta))
+            out[:, start:start + block.shape[1]] = numerator * scale
         else:  # Re(e^{ik theta} conj m_k) = cos(k theta) re_k + sin(k theta) im_k
-            out[start:start + len(block)] = numerator / (i0 + (b * re) @ cos + (b * im) @ sin)
-        start += len(block)
-    return out
+            denominator = i0 + torch.bmm((b * re)[:, None], cos)[:, 0] + torch.bmm((b * im)[:, None], sin)[:, 0]
+            out[:, start:start + block.shape[1]] = numerator / denominator
+        start += block.shape[1]
+    return out if theta.ndim == 2 else out[0]
 
 
 def moments(theta: torch.Tensor, count: int) -> np.ndarray:
-    """m_k = (1/n) sum_j e^{i k theta_j}, k = 1..count (complex, float64) of angles theta (n,): the kernel's
-    moments pass for CPU tensors (the first half of `angular_velocity`), tensor operations elsewhere."""
+    """m_k = (1/n) sum_j e^{i k theta_j}, k = 1..count (complex, float64) of angles theta (n,), shape (count,), or
+    of each system of a batch theta (B, n), shape (B, count): the kernel's moments pass for CPU tensors (the
+    first half of `angular_velocity`), tensor operations elsewhere."""
+    batch = _systems(theta)
     if theta.device.type != "cpu":
         k = torch.arange(1, count + 1, dtype=theta.dtype, device=theta.device)[:, None]
-        phase = k * theta[None, :]
-        return (torch.cos(phase).mean(1) + 1j * torch.sin(phase).mean(1)).cpu().numpy().astype(np.complex128)
-    angles = theta.detach().to(torch.float64).contiguous().numpy()[None]
-    with threads.kernel_threads(theta.shape[0] * count) as threads_used:
-        re, im = circle_kernel.moments(angles, count, threads_used > 1)
-    return re[0] + 1j * im[0]
+        phase = k * batch[:, None, :]
+        result = (torch.cos(phase).mean(2) + 1j * torch.sin(phase).mean(2)).cpu().numpy().astype(np.complex128)
+    else:
+        angles = batch.detach().to(torch.float64).contiguous().numpy()
+        with threads.kernel_threads(batch.numel() * count) as threads_used:
+            re, im = circle_kernel.moments(angles, count, threads_used > 1)
+        result = re + 1j * im
+    return result if theta.ndim == 2 else result[0]

@@ -12,13 +12,20 @@ On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel.
 On the CPU, a small system (n^2 <= KERNEL_MAX_PAIRS, float64 or float32) goes through the fused Numba
 kernel of `dense_kernel`, which computes the same sums in one call: at n = 200 the blocked path's dozen
 tensor operations, not its arithmetic, set its cost. The blocked path is the reference it is tested against.
+Tokens may come as a batch (B, n, d) of independent systems (an ensemble: seeds, and beta per system), each
+with its own weights: every system gets the numbers it gets alone, up to the rounding of the blocked path's
+batched products (torch.bmm may take another kernel than torch.mm for tiny blocks, and a beta per system
+multiplies the logits after the product instead of inside it): within 1e-13 there, bit-identical in the CPU
+kernel. A block of weights spans systems x rows, under the same memory budget.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import check, check_real
 from . import dense_kernel
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
@@ -31,49 +38,83 @@ def block_rows(n: int, element_size: int, memory_budget: int) -> int:
     return max(1, min(n, memory_budget // max(1, n * element_size)))
 
 
+def system_betas(beta, systems: int | None) -> float | np.ndarray:
+    """beta of a batch of `systems` independent systems (None: a single system), finite and >= 0: one number
+    shared by all, returned as a float (as are equal values), or, for a batch, one value per system, a float64
+    array (systems,)."""
+    if np.ndim(beta) == 0:
+        return check_real("beta", beta.item() if hasattr(beta, "item") else beta, 0.0)
+    values = np.array(beta.detach().cpu().numpy() if isinstance(beta, torch.Tensor) else beta, dtype=np.float64)
+    allowed = "a number" if systems is None else f"a number or {systems} values, one per system"
+    check(systems is not None and values.shape == (systems,), "beta", f"array of shape {values.shape}", allowed)
+    check(bool(np.isfinite(values).all() and (values >= 0).all()), "beta", values, "finite values >= 0")
+    return float(values[0]) if (values == values[0]).all() else values
+
+
 def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
               memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None,
               kernel: bool | None = None) -> torch.Tensor:
-    """Attention output A_i = sum_j w_ij V x_j (unprojected), shape (n, d) (docs/science.md §1).
+    """Attention output A_i = sum_j w_ij V x_j (unprojected) of tokens x (n, d), shape (n, d), or of each system
+    of a batch x (B, n, d), shape (B, n, d), `beta` one number or B values (docs/science.md §1).
 
     `fused=None` uses the fused kernel where it applies (CUDA, SA, not float64).
     `kernel=None` uses the CPU kernel of `dense_kernel` where it applies (CPU, float64 or float32, no
     gradient, n^2 <= KERNEL_MAX_PAIRS); False forces the blocked PyTorch path.
     """
-    n = x.shape[0]
+    check(x.ndim == 2 or (x.ndim == 3 and x.shape[0] >= 1), "x", f"array of shape {tuple(x.shape)}",
+          "an (n, d) array or a batch (B, n, d) of B >= 1 systems")
+    beta = system_betas(beta, x.shape[0] if x.ndim == 3 else None)
+    n = x.shape[-2]
     if kernel is None:
         kernel = (not fused and x.device.type == "cpu" and x.dtype in _KERNEL_DTYPES and n * n <= KERNEL_MAX_PAIRS
                   and not x.requires_grad)
     if kernel:
         return _kernel_attention(kind, beta, x, Q, K, V)
-    queries = x if Q is None else x @ torch.as_tensor(Q, dtype=x.dtype, device=x.device).T
-    keys = x if K is None else x @ torch.as_tensor(K, dtype=x.dtype, device=x.device).T
-    values = x if V is None else x @ torch.as_tensor(V, dtype=x.dtype, device=x.device).T
+    batch = x if x.ndim == 3 else x[None]
+    queries = batch if Q is None else batch @ torch.as_tensor(Q, dtype=x.dtype, device=x.device).T
+    keys = batch if K is None else batch @ torch.as_tensor(K, dtype=x.dtype, device=x.device).T
+    values = batch if V is None else batch @ torch.as_tensor(V, dtype=x.dtype, device=x.device).T
+    if isinstance(beta, np.ndarray):
+        beta = torch.as_tensor(beta, dtype=x.dtype, device=x.device)[:, None, None]
     if fused is None:
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
-        return _fused_softmax_attention(beta, queries, keys, values, memory_budget)
-    key_norm = torch.linalg.vector_norm(keys, dim=1).max()
-    shared_bound = Q is None and K is None  # <x_i, x_j> <= |x_i| max|x_j|, attained at j = i on the sphere
+        out = _fused_softmax_attention(beta, queries, keys, values, memory_budget)
+    else:
+        out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget)
+    return out if x.ndim == 3 else out[0]
+
+
+def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget):
+    """`attention` of a batch (B, n, d), beta a float or (B, 1, 1), in blocks of systems x rows under the
+    budget: whole systems at a time where one fits, else rows of one system. `shared_bound`: identity Q, K,
+    where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i on the sphere."""
+    systems, n, width = values.shape
+    key_norm = torch.linalg.vector_norm(keys, dim=2, keepdim=True).amax(dim=1, keepdim=True)
     if kind == "sa":  # one matmul gives numerator and normaliser: append a column of ones
-        values = torch.cat((values, torch.ones(n, 1, dtype=x.dtype, device=x.device)), dim=1)
-    rows = block_rows(n, x.element_size(), memory_budget)
-    out = torch.empty(n, x.shape[1], dtype=x.dtype, device=x.device)
-    keys_t = keys.T.contiguous()
-    for start in range(0, n, rows):
-        q = queries[start:start + rows]
-        if shared_bound:
-            shift = beta * torch.linalg.vector_norm(q, dim=1, keepdim=True) * key_norm
-            weights = torch.addmm(-shift, q, keys_t, alpha=beta)
-        else:
-            weights = torch.mm(q, keys_t).mul_(beta)
-            shift = weights.amax(dim=1, keepdim=True)
-            weights.sub_(shift)
-        weighted = torch.mm(weights.exp_(), values)
-        if kind == "sa":
-            out[start:start + rows] = weighted[:, :-1] / weighted[:, -1:]
-        else:
-            out[start:start + rows] = weighted * (torch.exp(shift) / n)
+        values = torch.cat((values, torch.ones(systems, n, 1, dtype=values.dtype, device=values.device)), dim=2)
+    rows = block_rows(n, queries.element_size(), memory_budget)
+    per_block = max(1, min(systems, memory_budget // (rows * n * queries.element_size())))
+    out = torch.empty(systems, n, width, dtype=values.dtype, device=values.device)
+    keys_t = keys.transpose(1, 2).contiguous()
+    for first in range(0, systems, per_block):
+        group = slice(first, first + per_block)
+        scale = beta if isinstance(beta, float) else beta[group]
+        for start in range(0, n, rows):
+            q = queries[group, start:start + rows]
+            if shared_bound:
+                shift = scale * torch.linalg.vector_norm(q, dim=2, keepdim=True) * key_norm[group]
+                weights = (torch.baddbmm(-shift, q, keys_t[group], alpha=scale) if isinstance(scale, float)
+                           else torch.bmm(q, keys_t[group]).mul_(scale).sub_(shift))
+            else:
+                weights = torch.bmm(q, keys_t[group]).mul_(scale)
+                shift = weights.amax(dim=2, keepdim=True)
+                weights.sub_(shift)
+            weighted = torch.bmm(weights.exp_(), values[group])
+            if kind == "sa":
+                out[group, start:start + rows] = weighted[..., :-1] / weighted[..., -1:]
+            else:
+                out[group, start:start + rows] = weighted * (torch.exp(shift) / n)
     return out
 
 
@@ -91,10 +132,13 @@ def _kernel_attention(kind, beta, x, Q, K, V):
 
 
 def _fused_softmax_attention(beta, queries, keys, values, memory_budget):
-    n = queries.shape[0]
-    rows = max(1, min(n, memory_budget // max(1, queries.shape[1] * queries.element_size())))
+    """SA of a batch (B, n, d) by PyTorch's fused kernel; a beta per system (B, 1, 1) scales the queries."""
+    systems, n, d = queries.shape
+    if not isinstance(beta, float):
+        queries, beta = queries * beta, 1.0
+    rows = max(1, min(n, memory_budget // max(1, systems * d * queries.element_size())))
     out = torch.empty_like(values)
     for start in range(0, n, rows):
-        out[start:start + rows] = F.scaled_dot_product_attention(
-            queries[None, start:start + rows], keys[None], values[None], scale=beta)[0]
+        out[:, start:start + rows] = F.scaled_dot_product_attention(
+            queries[:, start:start + rows], keys, values, scale=beta)
     return out

@@ -17,7 +17,10 @@ relative error about 2e-16, with 2^k built from the bits of the rounded exponent
 exponents down to -745 give the subnormals and below it 0, as libm does), and the sums over j, kept in
 LANES partial sums per component that are then added by halving, in a fixed order. Serial: the kernel
 is used only below the size where PyTorch's multithreaded blocked path wins (dense.KERNEL_MAX_PAIRS).
-Compiled for float64 and float32 inputs; the arithmetic is in float64 either way.
+Compiled for float64 and float32 inputs; the arithmetic is in float64 either way. A batch (B, n, d) of
+independent systems, each with its own beta, is looped over inside one compiled call, each system by the
+same code as alone (bit-identical results): the phase diagram's ensembles (n = 32, B = 56 to 272) pay one
+call, not B.
 """
 
 from __future__ import annotations
@@ -145,9 +148,20 @@ def _attention(queries, keys, values, beta, sa, shared_bound, out):
                 out[i, c] = acc[c, 0] * factor
 
 
-def attention(kind: str, beta: float, queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
+@njit(cache=True, fastmath=False, error_model="numpy")
+def _attention_systems(queries, keys, values, betas, sa, shared_bound, out):
+    """`_attention` of each system of a batch: queries, keys (B, n, d), values (B, n, d_v), betas (B,)."""
+    for system in range(queries.shape[0]):
+        _attention(queries[system], keys[system], values[system], betas[system], sa, shared_bound, out[system])
+
+
+def attention(kind: str, beta, queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
               shared_bound: bool) -> np.ndarray:
-    """A (module docstring) of float64 or float32 arrays queries, keys (n, d) and values (n, d_v), in their dtype."""
+    """A (module docstring) of float64 or float32 arrays queries, keys (n, d) and values (n, d_v), in their dtype;
+    or of each system of a batch, queries, keys (B, n, d), values (B, n, d_v), beta a number or (B,)."""
+    batch = queries.ndim == 3
+    queries, keys, values = (array if batch else array[None] for array in (queries, keys, values))
+    betas = np.ascontiguousarray(np.broadcast_to(np.asarray(beta, dtype=np.float64), queries.shape[:1]))
     out = np.empty(values.shape, dtype=values.dtype)
-    _attention(queries, keys, values, float(beta), kind == "sa", bool(shared_bound), out)
-    return out
+    _attention_systems(queries, keys, values, betas, kind == "sa", bool(shared_bound), out)
+    return out if batch else out[0]
