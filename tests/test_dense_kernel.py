@@ -129,3 +129,22 @@ def test_exponential_against_libm():
     assert (np.abs(out[normal] / reference[normal] - 1) <= 4e-16).all()
     assert (np.abs(out[~normal] - reference[~normal]) <= 2 * 2.0**-1074).all()  # subnormals to the last bit
     assert out[-1] == 0.0
+
+
+@pytest.mark.parametrize("n", [1, 8, 37, 200])
+@pytest.mark.parametrize("dv", [1, 3, 8, 33])
+def test_the_two_summation_loops_agree_bitwise(n, dv):
+    """Lanes innermost (narrow values) and components innermost (d_v >= WIDE): the same partial sums in the same
+    order, so the same bits; both the exact sums (math.fsum) to rounding."""
+    rng = np.random.default_rng(n * 100 + dv)
+    padded = (n + dense_kernel.LANES - 1) // dense_kernel.LANES * dense_kernel.LANES
+    t, values = np.zeros(padded), rng.standard_normal((n, dv))
+    t[:n] = rng.uniform(0, 1, n)
+    values_t = np.zeros((dv, padded))
+    values_t[:, :n] = values.T
+    by_lane, by_component = np.empty(dv + 1), np.empty(dv + 1)
+    dense_kernel._sums_by_lane(t, values_t, np.empty((dv + 1, dense_kernel.LANES)), by_lane)
+    dense_kernel._sums_by_component(t, values, n, np.empty((dense_kernel.LANES, dv + 1)), by_component)
+    assert np.array_equal(by_lane, by_component)
+    exact = [math.fsum(t[:n] * values[:, c]) for c in range(dv)] + [math.fsum(t[:n])]
+    np.testing.assert_allclose(by_lane, exact, rtol=0, atol=1e-13 * max(1.0, np.abs(values).sum()))

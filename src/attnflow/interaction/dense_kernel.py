@@ -15,7 +15,9 @@ Each row takes three passes over the tokens, each a loop that LLVM vectorises: t
 transposed, (d, n)), e^t (a Cody–Waite reduction by ln 2 and Cephes' Padé form of e^r on |r| <= ln2/2,
 relative error about 2e-16, with 2^k built from the bits of the rounded exponent, in two factors so that
 exponents down to -745 give the subnormals and below it 0, as libm does), and the sums over j, kept in
-LANES partial sums per component that are then added by halving, in a fixed order. Serial: the kernel
+LANES partial sums per component (lane = j mod LANES) that are then added by halving, in a fixed order; the
+loop runs over the lanes innermost for narrow values, over the components innermost from d_v = WIDE (the same
+sums in the same order, vectorised over the components). Serial: the kernel
 is used only below the size where PyTorch's multithreaded blocked path wins (dense.KERNEL_MAX_PAIRS).
 Compiled for float64 and float32 inputs; the arithmetic is in float64 either way. A batch (B, n, d) of
 independent systems, each with its own beta, is looped over inside one compiled call, each system by the
@@ -31,6 +33,7 @@ import numpy as np
 from numba import njit
 
 LANES = 8  # partial sums per component (the vector width of the summation loop; 4, 16, 32 measured slower)
+WIDE = 8  # d_v from which the sums run with the components innermost (faster from d_v = 8, slower at 3)
 
 LOG2E = 1.4426950408889634074
 SHIFTER = 6755399441055744.0  # 1.5 * 2^52: t LOG2E + SHIFTER rounds t LOG2E to an integer in its low bits
@@ -75,6 +78,59 @@ def _exponentials(t, count, scale, shift, mantissa, rounded, scale_a, scale_b):
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
+def _sums_by_lane(t, values_t, acc, totals):
+    """totals[c] = sum_j t_j v_jc (c < d_v) and totals[d_v] = sum_j t_j, in lane sums acc (d_v + 1, LANES) added
+    by halving; values_t (d_v, padded) and t (padded,) are 0 beyond n. The lanes innermost."""
+    dv, padded = values_t.shape
+    for c in range(dv + 1):
+        for lane in range(LANES):
+            acc[c, lane] = 0.0
+    for c in range(dv):
+        row = values_t[c]
+        partial = acc[c]
+        for first in range(0, padded, LANES):
+            for lane in range(LANES):
+                partial[lane] += t[first + lane] * row[first + lane]
+    partial = acc[dv]
+    for first in range(0, padded, LANES):
+        for lane in range(LANES):
+            partial[lane] += t[first + lane]
+    width = LANES
+    while width > 1:
+        width //= 2
+        for c in range(dv + 1):
+            for lane in range(width):
+                acc[c, lane] += acc[c, lane + width]
+    for c in range(dv + 1):
+        totals[c] = acc[c, 0]
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
+def _sums_by_component(t, values, n, acc_t, totals):
+    """`_sums_by_lane` with the components innermost: acc_t (LANES, d_v + 1), values (n, d_v); the same partial
+    sums in the same order (the padding beyond n, which adds zeros there, is skipped)."""
+    dv = values.shape[1]
+    for lane in range(LANES):
+        for c in range(dv + 1):
+            acc_t[lane, c] = 0.0
+    for j in range(n):
+        weight = t[j]
+        partial = acc_t[j % LANES]
+        row = values[j]
+        for c in range(dv):
+            partial[c] += weight * row[c]
+        partial[dv] += weight
+    width = LANES
+    while width > 1:
+        width //= 2
+        for lane in range(width):
+            for c in range(dv + 1):
+                acc_t[lane, c] += acc_t[lane + width, c]
+    for c in range(dv + 1):
+        totals[c] = acc_t[0, c]
+
+
+@njit(cache=True, fastmath=False, error_model="numpy")
 def _attention(queries, keys, values, beta, sa, shared_bound, out):
     """The module docstring's A into out (n, d_v), from queries, keys (n, d), values (n, d_v)."""
     n, d = queries.shape
@@ -97,7 +153,7 @@ def _attention(queries, keys, values, beta, sa, shared_bound, out):
     t = np.empty(padded)
     mantissa, rounded = np.empty(padded), np.empty(padded)
     scale_a, scale_b = np.empty(padded), np.empty(padded)
-    acc = np.empty((dv + 1, LANES))
+    acc, acc_t, totals = np.empty((dv + 1, LANES)), np.empty((LANES, dv + 1)), np.empty(dv + 1)
     for i in range(n):
         q0 = float(queries[i, 0])
         row = keys_t[0]
@@ -120,32 +176,17 @@ def _attention(queries, keys, values, beta, sa, shared_bound, out):
                 t[j] *= beta
                 shift = max(shift, t[j])
             _exponentials(t, n, 1.0, shift, mantissa, rounded, scale_a, scale_b)
-        for c in range(dv + 1):
-            for lane in range(LANES):
-                acc[c, lane] = 0.0
-        for c in range(dv):
-            row = values_t[c]
-            partial = acc[c]
-            for first in range(0, padded, LANES):
-                for lane in range(LANES):
-                    partial[lane] += t[first + lane] * row[first + lane]
-        partial = acc[dv]
-        for first in range(0, padded, LANES):
-            for lane in range(LANES):
-                partial[lane] += t[first + lane]
-        width = LANES
-        while width > 1:
-            width //= 2
-            for c in range(dv + 1):
-                for lane in range(width):
-                    acc[c, lane] += acc[c, lane + width]
+        if dv < WIDE:
+            _sums_by_lane(t, values_t, acc, totals)
+        else:
+            _sums_by_component(t, values, n, acc_t, totals)
         if sa:
             for c in range(dv):
-                out[i, c] = acc[c, 0] / acc[dv, 0]
+                out[i, c] = totals[c] / totals[dv]
         else:
             factor = math.exp(shift) / n
             for c in range(dv):
-                out[i, c] = acc[c, 0] * factor
+                out[i, c] = totals[c] * factor
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
