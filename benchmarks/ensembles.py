@@ -1,0 +1,122 @@
+"""Ensembles in the engines (issue 11, part 1): a batch of independent systems in one engine call.
+
+Run: `python benchmarks/ensembles.py` (or `python benchmarks/run.py ensembles`). Each table is measured in one
+run, the calls of a row taken in turn (ROUNDS rounds, one call each), so that a change in the machine's load
+falls on all of them alike; medians (minimum in brackets); ratios of medians. torch on one thread, as the
+experiments run it.
+1. The circle engine, the statistics experiment's batch (20 seeds x n, USA, beta = 5): `circle.angular_velocity`
+   on the batch, a Python loop over the systems, and the experiment's private engine
+   (`experiments.metastability_stats.batched_velocity`).
+2. beta per system on the circle (20 systems, beta = 1..20): one call with per-system coefficients, the
+   batch grouped by beta (one call per value), a loop over the systems.
+3. The dense engine at the phase diagram's sizes (n = 32, d = 8 and 32, B = 56 and 272, SA, beta per system):
+   the velocity P_x(A) by `dense.attention` on the batch (the CPU kernel), by the blocked PyTorch path, by a
+   loop over the systems, and the experiment's private `experiments.phase_diagram._sa_rate`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import torch
+
+from attnflow import sphere, threads
+from attnflow.experiments.metastability_stats import batched_velocity, initial_angles
+from attnflow.experiments.phase_diagram import _sa_rate
+from attnflow.interaction import circle, dense
+
+ROUNDS = 40
+
+
+def measure(calls: dict, rounds: int = ROUNDS) -> dict:
+    """name -> (median, minimum) seconds of each call, the calls taken in turn every round."""
+    times = {name: [] for name in calls}
+    for call in calls.values():
+        call()
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: (float(np.median(values)), min(values)) for name, values in times.items()}
+
+
+def table(title: str, results: dict, reference: str) -> None:
+    print(f"{title}\n\n| implementation | median (min) | median / {reference} |\n|---|---|---|")
+    for name, (median, low) in results.items():
+        print(f"| {name} | {median * 1e3:.3f} ms ({low * 1e3:.3f}) | {median / results[reference][0]:.2f} |")
+    print()
+
+
+def tangent(x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """P_x A = A - <A, x> x (post-LN), as `_sa_rate` ends."""
+    return output - (output * x).sum(-1, keepdim=True) * x
+
+
+def circle_batch(n: int) -> None:
+    theta = torch.stack([initial_angles(n, seed) for seed in range(20)])
+    assert torch.equal(circle.angular_velocity("usa", 5.0, theta), batched_velocity(5.0, theta))
+    results = measure({
+        "circle.angular_velocity on the batch": lambda: circle.angular_velocity("usa", 5.0, theta),
+        "loop over the 20 systems": lambda: [circle.angular_velocity("usa", 5.0, system) for system in theta],
+        "private metastability_stats.batched_velocity": lambda: batched_velocity(5.0, theta)})
+    table(f"### Circle, USA, beta = 5, 20 seeds x n = {n} (equal to the private engine bit for bit)",
+          results, "circle.angular_velocity on the batch")
+
+
+def circle_betas(n: int) -> None:
+    theta = torch.stack([initial_angles(n, seed) for seed in range(20)])
+    betas = np.arange(1.0, 21.0)
+
+    def grouped():
+        out = torch.empty_like(theta)
+        for value in np.unique(betas):
+            rows = torch.from_numpy(betas == value)
+            out[rows] = circle.angular_velocity("usa", float(value), theta[rows])
+        return out
+
+    assert torch.equal(circle.angular_velocity("usa", betas, theta), grouped())
+    results = measure({
+        "one call, coefficients per system": lambda: circle.angular_velocity("usa", betas, theta),
+        "grouped by beta (20 calls)": grouped,
+        "loop over the 20 systems": lambda: [circle.angular_velocity("usa", float(b), s) for b, s in zip(betas, theta)]})
+    table(f"### Circle, USA, beta = 1, 2, ..., 20 per system, n = {n}", results, "one call, coefficients per system")
+
+
+def dense_phase_diagram(systems: int, d: int) -> None:
+    x = torch.stack([sphere.uniform(32, d, torch.Generator().manual_seed(seed)) for seed in range(systems)])
+    betas = np.linspace(0.0, 8.0, systems)
+    column = torch.as_tensor(betas)[:, None, None]
+    kernel = lambda: tangent(x, dense.attention("sa", betas, x))  # noqa: E731
+    assert float((kernel() - _sa_rate(x, column)).abs().max()) <= 1e-13
+    results = measure({
+        "dense.attention on the batch (CPU kernel) + P_x": kernel,
+        "dense.attention on the batch, blocked PyTorch path + P_x":
+            lambda: tangent(x, dense.attention("sa", betas, x, kernel=False)),
+        "loop over the systems (CPU kernel) + P_x":
+            lambda: [tangent(s, dense.attention("sa", float(b), s)) for b, s in zip(betas, x)],
+        "private phase_diagram._sa_rate": lambda: _sa_rate(x, column)})
+    table(f"### Dense SA velocity, n = 32, d = {d}, B = {systems} systems, beta per system",
+          results, "dense.attention on the batch (CPU kernel) + P_x")
+
+
+def main() -> None:
+    print(f"Load average at the start {os.getloadavg()[0]:.2f} (a shared machine: other jobs ran throughout); "
+          f"{threads.describe()}; torch on 1 thread.\n")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        circle_batch(20_000)
+        circle_betas(2_000)
+        for systems in (56, 272):
+            for d in (8, 32):
+                dense_phase_diagram(systems, d)
+    finally:
+        torch.set_num_threads(previous)
+    print(f"Load average at the end {os.getloadavg()[0]:.2f}.")
+
+
+if __name__ == "__main__":
+    main()
