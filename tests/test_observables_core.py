@@ -20,6 +20,16 @@ def test_gegenbauer_power_equals_the_pairwise_sum(dim):
         assert af.observables.gegenbauer_power(x, 6)[k - 1] == pytest.approx(expected, rel=1e-10, abs=1e-14)
 
 
+def test_sphere_power_at_high_degree_and_at_the_poles():
+    """The Legendre recurrences of the S^2 path stay accurate to degree 60, with tokens on the poles."""
+    from scipy.special import eval_legendre
+
+    x = np.concatenate([af.init.clusters(150, 3, 2, spread=0.2, seed=5), [[0, 0, 1.0], [0, 0, -1.0]]])
+    inner = np.clip(x @ x.T, -1, 1)
+    expected = np.array([eval_legendre(k, inner).mean() for k in range(1, 61)])
+    np.testing.assert_allclose(af.observables.gegenbauer_power(x, 60), expected, rtol=1e-10, atol=1e-14)
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 def test_energy_equals_the_pairwise_sum(dim):
     x = af.init.uniform(300, dim, seed=1)

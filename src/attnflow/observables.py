@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 import torch
-from scipy.special import sph_harm_y
 
 from . import sphere, threads
 from ._array import to_tensor
@@ -84,15 +83,33 @@ def gegenbauer_power(x, kmax: int) -> np.ndarray:
 
 
 def _legendre_power_s2(x: np.ndarray, kmax: int) -> np.ndarray:
-    """S_k on S^2 = (4 pi / (2k+1)) sum_m |(1/n) sum_j Y_km(x_j)|^2 (addition theorem)."""
-    polar = np.arccos(np.clip(x[:, 2], -1, 1))
+    """S_k on S^2 = (4 pi / (2k+1)) sum_m |(1/n) sum_j Y_km(x_j)|^2 (addition theorem), O(n kmax^2).
+
+    Y_km = q_k^m(cos polar) e^{i m azimuth} with the normalised associated Legendre functions
+    q_k^m = sqrt((2k+1)/(4 pi) (k-m)!/(k+m)!) P_k^m, by the stable recurrences
+    q_m^m = sqrt((2m+1)/(2m)) sin(polar) q_{m-1}^{m-1} (up to sign, which |.|^2 ignores),
+    q_{m+1}^m = sqrt(2m+3) t q_m^m,  q_k^m = a (t q_{k-1}^m - b q_{k-2}^m),
+    a = sqrt((4k^2-1)/(k^2-m^2)), b = sqrt(((k-1)^2-m^2)/(4(k-1)^2-1)); m and -m contribute equally.
+    """
+    t = np.clip(x[:, 2], -1, 1)
+    sine = np.sqrt(np.clip(1 - t * t, 0, None))
     azimuth = np.arctan2(x[:, 1], x[:, 0])
-    power = np.empty(kmax)
-    for k in range(1, kmax + 1):
-        m = np.arange(-k, k + 1)[:, None]
-        harmonics = sph_harm_y(k, m, polar[None, :], azimuth[None, :]).mean(axis=1)
-        power[k - 1] = 4 * np.pi / (2 * k + 1) * np.sum(np.abs(harmonics) ** 2)
-    return power
+    power = np.zeros(kmax + 1)
+    diagonal = np.full_like(t, math.sqrt(1 / (4 * math.pi)))  # q_0^0
+    for m in range(kmax + 1):
+        if m > 0:
+            diagonal = math.sqrt((2 * m + 1) / (2 * m)) * sine * diagonal
+        phase = np.exp(1j * m * azimuth) if m > 0 else 1.0
+        weight = 1.0 if m == 0 else 2.0
+        previous, current = np.zeros_like(t), diagonal
+        for k in range(m, kmax + 1):
+            if k > m:
+                a = math.sqrt((4 * k * k - 1) / (k * k - m * m))
+                b = math.sqrt(((k - 1) ** 2 - m * m) / (4 * (k - 1) ** 2 - 1))
+                previous, current = current, a * (t * current - b * previous)
+            power[k] += weight * abs(np.mean(current * phase)) ** 2
+    k = np.arange(kmax + 1)
+    return (4 * np.pi / (2 * k + 1) * power)[1:]
 
 
 def mode_amplitudes(x, kmax: int) -> np.ndarray:
