@@ -11,6 +11,9 @@ combination back onto the manifold:
   those of the model's normalisation scheme (attnflow.normalization). On the sphere,
   rates are evaluated at retracted points and Runge–Kutta combinations are normalised
   (a projection method, which keeps the order of the scheme).
+
+The state may be a batch of independent systems (an ensemble: angles (B, n), tokens (B, n, d)); `beta` is the
+model's, or one value per system (interaction.ensemble).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from .model import Model
 
 
 class CircleFlow:
-    def __init__(self, model: Model):
-        self.model = model
+    def __init__(self, model: Model, beta=None):
+        self.model, self.beta = model, model.beta if beta is None else beta
 
     def encode(self, x):
         return sphere.angles(x)
@@ -35,7 +38,7 @@ class CircleFlow:
         return sphere.from_angles(theta)
 
     def rate(self, theta):
-        return circle.angular_velocity(self.model.kind, self.model.beta, theta)
+        return circle.angular_velocity(self.model.kind, self.beta, theta)
 
     def geodesic(self, theta, velocity, h):
         return theta + h * velocity
@@ -52,8 +55,9 @@ class CircleFlow:
 
 
 class TokenFlow:
-    def __init__(self, model: Model, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
+    def __init__(self, model: Model, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET, beta=None):
         self.model, self.memory_budget = model, memory_budget
+        self.beta = model.beta if beta is None else beta
         self.manifold = model.normalization
 
     def encode(self, x):
@@ -63,7 +67,7 @@ class TokenFlow:
         return x
 
     def rate(self, x):
-        return tangent_velocity(self.model, self.manifold.retract(x), "dense", self.memory_budget)
+        return tangent_velocity(self.model, self.manifold.retract(x), "dense", self.memory_budget, self.beta)
 
     def geodesic(self, x, velocity, h):
         return self.manifold.geodesic(x, velocity, h)
@@ -72,12 +76,13 @@ class TokenFlow:
         return self.manifold.retract(x)
 
     def size(self, x):
-        return self.manifold.size(x)
+        """The size of each token, shape x.shape[:-1] (any leading axes: systems, tokens)."""
+        return self.manifold.size(x.reshape(-1, x.shape[-1])).reshape(x.shape[:-1])
 
     def brownian(self, x, h, generator):
         return self.manifold.brownian(x, h, self.model.diffusion, generator)
 
 
-def make_flow(model: Model, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
-    """The flow for `model` with an already chosen engine."""
-    return CircleFlow(model) if engine == "circle" else TokenFlow(model, memory_budget)
+def make_flow(model: Model, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET, beta=None):
+    """The flow for `model` with an already chosen engine (`beta`: model.beta, or one value per system)."""
+    return CircleFlow(model, beta) if engine == "circle" else TokenFlow(model, memory_budget, beta)

@@ -3,6 +3,9 @@
 The vocabulary of a run: a save schedule (`SaveAt`, saveat.py), observables as functions f(t, x)
 (observe.py), events that stop or mark the run (`Event`, events.py), the step-size controller of
 dopri5 (controller.py) and its dense output (steppers.py); `_Loop` drives them.
+An ensemble (a batch of independent systems, x0 of shape (B, n, d)) runs in one loop: the engines take the
+batch, dopri5 takes one step size for all (the largest error over systems), observables and events are
+evaluated per system, and a system a terminal event stops is frozen until the last one stops.
 """
 
 from __future__ import annotations
@@ -17,12 +20,11 @@ import torch
 from . import observe, sphere, threads
 from ._array import resolve_device, resolve_dtype, to_tensor
 from .controller import IController
-from .errors import NonFiniteError, ParameterError, check, check_choice, check_integer, check_positive, check_real
+from .errors import NonFiniteError, check, check_choice, check_integer, check_positive, check_real
 from .events import Watch, as_events
 from .flow import make_flow
-from .interaction import check_representable, check_tokens, choose_engine, dense
+from .interaction import check_representable, check_tokens, choose_engine, dense, ensemble, largest
 from .io import RunRecorder, checkpoint_arrays
-from .model import Model
 from .progress import callback
 from .saveat import SaveAt, Steps
 from .steppers import dopri5_step, error_ratio, euler_step, magnitude, rk4_step
@@ -32,7 +34,7 @@ FIXED_STEP = {"euler": euler_step, "rk4": rk4_step}
 CONTROLLER = IController(order=4)  # dopri5's error estimate is of order 4
 
 
-def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: str = "rk4",
+def simulate(model, x0, t_end: float, dt: float | None = None, method: str = "rk4",
              save_every: float | None = None, observe_every: float | None = None, engine: str | None = None,
              rtol: float = 1e-6, atol: float = 1e-9, seed: int = 0, kmax: int = 10,
              observables=("modes", "energy"), out=None, progress: Callable[[float, float], None] | None = None,
@@ -40,6 +42,11 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
              overwrite: bool = False, resume: bool = False, flush_seconds: float = 5.0,
              max_steps: int = 10**7, saveat: SaveAt | None = None, events=(), until=None):
     """Integrate the dynamics of `model` from tokens `x0` up to time `t_end` (docs/science.md §1).
+
+    x0             tokens (n, d); or a batch (B, n, d) of B independent systems (an ensemble: seeds, betas),
+                   integrated together: the Dataset gains a `system` dimension (io.py)
+    model          an attnflow.Model; for a batch also a sequence of B Models that differ only in beta (one
+                   per system: `beta` becomes a coordinate on `system`)
 
     method         "euler" (explicit, along geodesics: the seed's scheme), "rk4" (classical,
                    with retraction), "dopri5" (adaptive Dormand–Prince 5(4): rtol, atol, dt = first step;
@@ -54,9 +61,12 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
                    "order_parameter" (|mean x|), and/or a mapping {name: f(t, x) -> float | array} of
                    one's own (observe.py: x are the tokens as unit vectors, a torch tensor)
     events, until  `attnflow.Event`s (or callables fn(t, x): terminal events) watched after every step;
-                   a terminal one stops the run where fn crosses zero (events.py); `until` is one more.
-                   ds.attrs records `terminated_by` and, per event, `event_<name>_triggered`, `_count`
-                   and `_time` (the first crossing, only when there was one)
+                   a terminal one stops the run where fn crosses zero (or its `delay` later; events.py);
+                   `until` is one more. ds.attrs records `terminated_by` and, per event,
+                   `event_<name>_triggered`, `_count` and `_time` (the first crossing, only when there was one).
+                   In an ensemble, observables and events see one system's tokens x (n, d) at a time; an event
+                   stops its own system (frozen from then on; the run ends when all have stopped), and the
+                   record is variables over `system` (NaN time where none), with `stop_time`
     seed           seed of the Brownian increments when model.diffusion > 0 (Euler–Maruyama)
     out            optional .nc/.zarr path: the run streams to `<stem>.partial.zarr` as it goes (with a
                    checkpoint at every flushed snapshot) and moves to `out` when complete (io.py)
@@ -71,8 +81,12 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     A state that becomes non-finite stops the run with `NonFiniteError` (naming beta, dt, dtype and
     the time); with `out`, the finished part stays in the partial store, marked incomplete.
     """
-    if not isinstance(model, Model):
-        raise ParameterError("model", type(model).__name__, "an attnflow.Model")
+    torch_dtype = resolve_dtype(dtype) if dtype is not None else None
+    torch_device = resolve_device(device) if device is not None else None
+    x, _ = to_tensor(x0, "x0", torch_dtype or (None if isinstance(x0, torch.Tensor) else torch.float64),
+                     torch_device)
+    systems = x.shape[0] if x.ndim == 3 else None
+    model, beta = ensemble(model, systems)
     check_choice("method", method, METHODS)
     t_end = check_real("t_end", t_end, 0.0)
     if method in FIXED_STEP or dt is not None:
@@ -82,8 +96,13 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
         check(method == "euler", "method", method, "euler (Euler–Maruyama) when diffusion > 0")
     check_integer("seed", seed, 0)
     check_integer("kmax", kmax, 1)
-    names, recorded = observe.resolve(observables, model.beta, kmax)
-    watch = Watch(as_events(events, until))
+    tables = {value: observe.resolve(observables, float(value), kmax) for value in np.unique(beta)}
+    names, recorded = next(iter(tables.values()))
+    check(all(list(table) == list(recorded) for _, table in tables.values()), "observables", observables,
+          "observables with the same variables for every beta of the ensemble (the energy is recorded scaled "
+          "where e^beta overflows: run those betas apart)")
+    per_system = [tables[value][1] for value in np.broadcast_to(beta, (systems or 1,))]
+    watch = Watch(as_events(events, until), systems)
     if method == "dopri5":
         check_integer("max_steps", max_steps, 1)
         check_positive("rtol", rtol)
@@ -98,48 +117,46 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
     check(not resume or out is not None, "resume", resume, "False unless out names the interrupted run")
     check(not (resume and overwrite), "resume", resume, "False with overwrite=True (one or the other)")
     chosen = choose_engine(model, engine)
-    torch_dtype = resolve_dtype(dtype) if dtype is not None else None
-    torch_device = resolve_device(device) if device is not None else None
-    x, _ = to_tensor(x0, "x0", torch_dtype or (None if isinstance(x0, torch.Tensor) else torch.float64),
-                     torch_device)
     check_tokens(model, x, "x0")
-    check_representable(model, x.dtype, squared=True)
-    if model.norm != "pre":
+    check_representable(largest(model, beta), x.dtype, squared=True)
+    if model.normalization.on_sphere:
         tolerance = 1e-10 if x.dtype == torch.float64 else 1e-5
-        deviation = float((torch.linalg.vector_norm(x, dim=1) - 1).abs().max())
+        deviation = float((torch.linalg.vector_norm(x, dim=-1) - 1).abs().max())
         check(deviation <= tolerance, "x0", f"rows with | |x| - 1 | up to {deviation:.2e}",
               f"unit vectors (tolerance {tolerance:g}); use attnflow.init.from_array(x, normalize=True)")
         x = sphere.normalize(x)
 
-    flow = make_flow(model, chosen, memory_budget)
-    attrs = {**model.describe(), "method": method, "dt": dt, "engine": chosen, "t_end": t_end,
+    flow = make_flow(model, chosen, memory_budget, beta)
+    attrs = {**model.describe(), **({} if isinstance(beta, float) else {"beta": beta.tolist()}),
+             **({} if systems is None else {"systems": systems}), "method": method, "dt": dt, "engine": chosen, "t_end": t_end,
              "seed": seed, "rtol": rtol if method == "dopri5" else "none",
              "atol": atol if method == "dopri5" else "none", "dtype": str(x.dtype).replace("torch.", ""),
-             "device": str(x.device), "n": x.shape[0], **saveat.describe(t_end), "kmax": kmax,
+             "device": str(x.device), "n": x.shape[-2], **saveat.describe(t_end), "kmax": kmax,
              "observables": names, **({"events": [event.name for event in watch.events]} if watch.events else {})}
     if resume:
-        recorder = RunRecorder.resume(attrs, model.dim, out, flush_seconds, observables=recorded)
+        recorder = RunRecorder.resume(attrs, model.dim, out, flush_seconds, observables=recorded, systems=systems,
+                                      beta=beta)
         start = flow.decode(flow.encode(x)).detach().cpu().numpy()
         check(np.array_equal(recorder.positions[0], start), "x0", "tokens",
               f"the initial tokens of the interrupted run in {recorder.store}")
     else:
-        recorder = RunRecorder(attrs, model.dim, out, flush_seconds, overwrite=overwrite, observables=recorded)
+        recorder = RunRecorder(attrs, model.dim, out, flush_seconds, overwrite=overwrite, observables=recorded,
+                               systems=systems, beta=beta)
         recorder.check_targets()
 
     def tokens(y):
-        """What observables and events see: the tokens as unit vectors (their directions for Pre-LN)."""
-        points = flow.decode(y)
-        return sphere.normalize(points) if model.norm == "pre" else points
+        """What observables and events see: the tokens as unit vectors (their directions in R^d)."""
+        return model.normalization.directions(flow.decode(y))
 
     def guard(t, y):
         if y is None or not bool(torch.isfinite(y).all()):
             raise NonFiniteError(
-                f"the state became non-finite by t = {t:.6g} (beta={model.beta:g}, dt={dt}, dtype={attrs['dtype']}, "
+                f"the state became non-finite by t = {t:.6g} (beta={np.max(beta):g}, dt={dt}, dtype={attrs['dtype']}, "
                 f"kind={model.kind}, engine={chosen}): the run cannot be represented; try a smaller dt, "
                 "float64 or a smaller beta")
 
     progress = callback(progress, "simulate t")
-    loop = _Loop(flow=flow, t_end=t_end, recorder=recorder, observables=recorded, events=watch, tokens=tokens,
+    loop = _Loop(flow=flow, t_end=t_end, recorder=recorder, observables=per_system, events=watch, tokens=tokens,
                  guard=guard, progress=progress)
     started = wallclock.perf_counter()
     try:
@@ -159,7 +176,8 @@ def simulate(model: Model, x0, t_end: float, dt: float | None = None, method: st
             error.partial_result = where
         raise
     stats["wall_time"] = wallclock.perf_counter() - started
-    return recorder.finish({**stats, **watch.attrs()} if watch.events else stats)
+    return recorder.finish({**stats, **watch.attrs()} if watch.events else stats,
+                           None if systems is None else watch.variables(loop.time))
 
 
 class _Cursor:
@@ -184,60 +202,90 @@ class _Cursor:
 
 
 class _Step:
-    """The state at any time of one accepted dopri5 step from t to t_new: the landed end at t_new, the
-    continuous extension retracted onto the manifold in between."""
+    """The state at any time of one accepted dopri5 step from t to t_new: the landed end `end` at t_new, the
+    continuous extension retracted onto the manifold in between; `hold` keeps the frozen systems' states."""
 
-    def __init__(self, flow, t: float, h: float, t_new: float, y_new, continuous):
-        self.flow, self.t, self.h, self.t_new, self.y_new, self.continuous = flow, t, h, t_new, y_new, continuous
+    def __init__(self, flow, t: float, h: float, t_new: float, end, continuous, hold: Callable):
+        self.flow, self.t, self.h, self.t_new, self.end, self.continuous = flow, t, h, t_new, end, continuous
+        self.hold = hold
 
     def __call__(self, time: float):
         if time == self.t_new:
-            return self.y_new
-        return self.flow.retract(self.continuous((time - self.t) / self.h))
+            return self.hold(self.end)
+        return self.hold(self.flow.retract(self.continuous((time - self.t) / self.h)))
 
 
 class _Loop:
     """The time loop of one run: steps, saves (with checkpoints), observations, events, finiteness checks.
 
-    The state y is the flow's tensor, of any shape: the loop steps, retracts and records it, nothing more.
+    The state y is the flow's tensor, of any shape (a batch of systems along its first axis when the events
+    watch an ensemble): the loop steps, retracts and records it, and holds a stopped system's state frozen.
     Every save carries a checkpoint from which `resume` continues to the same bits."""
 
-    def __init__(self, *, flow, t_end: float, recorder: RunRecorder, observables: dict, events: Watch,
+    def __init__(self, *, flow, t_end: float, recorder: RunRecorder, observables: list[dict], events: Watch,
                  tokens: Callable, guard: Callable, progress: Callable | None):
         self.flow, self.t_end, self.recorder = flow, t_end, recorder
         self.observables, self.events, self.tokens = observables, events, tokens
         self.guard, self.progress = guard, progress
+        self.frozen = None  # the states of the stopped systems (an ensemble's)
+        self.time = 0.0  # how far the run got
 
     def observe(self, t: float, y) -> None:
         self.guard(t, y)  # a NaN or inf stays so: checked before anything is recorded
-        self.recorder.observe(t, observe.evaluate(self.observables, t, self.tokens(y)))
+        x = self.tokens(y)
+        if self.events.systems is None:
+            values = observe.evaluate(self.observables[0], t, x)
+        else:
+            each = [observe.evaluate(table, t, x[s]) for s, table in enumerate(self.observables)]
+            values = {name: np.stack([record[name] for record in each]) for name in each[0]}
+        self.recorder.observe(t, values)
         if self.progress is not None:
             self.progress(t, self.t_end)
 
     def save(self, time: float, y, **state) -> None:
         """A snapshot of y at `time`, with the checkpoint `state` (solver state, counters) when streaming."""
         self.guard(time, y)
+        self.time = time
         checkpoint = None
         if self.recorder.store is not None:
             checkpoint = checkpoint_arrays({"state": y, **state, **self.events.checkpoint()})
         self.recorder.snapshot(time, self.flow.decode(y).detach().cpu().numpy(), checkpoint)
 
-    def crossings(self, t: float, y) -> list[tuple[int, float, float]]:
-        """The events that crossed zero over the step ending at (t, y)."""
+    def crossings(self, t: float, y) -> list[tuple[int, int, float, float]]:
+        """The events that crossed zero over the step ending at (t, y): (system, event, before, now)."""
         if not self.events.events:
             return []
         self.guard(t, y)
         return self.events.crossed(t, self.tokens(y))
 
+    def stopped(self, like):
+        """Which systems have stopped, shaped to broadcast against `like` (systems first)."""
+        return torch.as_tensor(self.events.stopped, device=like.device).reshape(-1, *(1,) * (like.ndim - 1))
+
+    def hold(self, y):
+        """y with the stopped systems' frozen states."""
+        return y if self.frozen is None else torch.where(self.stopped(y), self.frozen, y)
+
+    def freeze(self, t: float, y) -> bool:
+        """Stop the systems due by time t at their states in y; whether every system has stopped."""
+        systems = self.events.due(t)
+        if len(systems) and self.events.systems is not None:
+            self.frozen = y.clone() if self.frozen is None else self.frozen
+            self.frozen[systems] = y[systems]
+        return bool(self.events.stopped.all())
+
     def restore(self, resumed: dict, y, t: float):
-        """The checkpointed state as a tensor like y; the events' record restored."""
+        """The checkpointed state as a tensor like y; the events' record and the frozen states restored."""
         y = torch.as_tensor(resumed["state"], dtype=y.dtype, device=y.device)
         self.events.restore(resumed, t, self.tokens(y))
+        if self.events.stopped.any() and self.events.systems is not None:
+            self.frozen = y.clone()
         return y
 
     def fixed(self, step, y, *, schedule: Steps, generator: torch.Generator, noisy: bool) -> dict:
         """Fixed steps k = 1..count of `step` (Euler–Maruyama increments when `noisy`), recording at the
-        schedule's step indices; a terminal event stops the run at the end of the step where it crosses."""
+        schedule's step indices; a terminal event stops its system at the end of the first step at or after
+        the crossing plus its delay, and the run when every system has stopped."""
         resumed = self.recorder.checkpoint
         if resumed is None:
             first = 1
@@ -248,7 +296,7 @@ class _Loop:
             first = int(resumed["step"]) + 1
             y = self.restore(resumed, y, schedule.time(first - 1))
             generator.set_state(torch.as_tensor(resumed["generator"], dtype=torch.uint8))
-            if self.events.stopped_by is not None:
+            if self.events.stopped.all():
                 return {"steps": first - 1, "rejected_steps": 0}
         saves, observes = _Cursor(schedule.save, first - 1), _Cursor(schedule.observe, first - 1)
         k = first - 1
@@ -257,9 +305,10 @@ class _Loop:
             y = step(self.flow, y, h)
             if noisy:
                 y = self.flow.brownian(y, h, generator)
+            y = self.hold(y)
             t = schedule.time(k)
-            hits = self.crossings(t, y)
-            stop = bool(hits) and self.events.stop([(i, t) for i, _, _ in hits]) is not None
+            self.events.record([(s, i, t) for s, i, _, _ in self.crossings(t, y)])
+            stop = self.freeze(t, y)
             if observes.due(k) or stop:
                 self.observe(t, y)
             if saves.due(k) or stop:
@@ -270,10 +319,11 @@ class _Loop:
 
     def adaptive(self, y, *, save_times: np.ndarray, observe_times: np.ndarray, first_step: float | None,
                  rtol: float, atol: float, max_steps: int, controller: IController = CONTROLLER) -> dict:
-        """Dormand–Prince under the step-size controller, landing on every save time; observation times in
-        between are read from the dense output (retracted onto the manifold), and a terminal event is
-        located along it (Brent's method)."""
-        flow = self.flow
+        """Dormand–Prince under the step-size controller (one step size for all systems: the error ratio is the
+        largest over them), landing on every save time; observation times in between are read from the dense
+        output (retracted onto the manifold), and a terminal event is located along it (Brent's method): its
+        system stops there, or its delay later."""
+        flow, events = self.flow, self.events
         resumed = self.recorder.checkpoint
         if resumed is None:
             k1 = flow.rate(y)
@@ -283,7 +333,7 @@ class _Loop:
             h = first_step if first_step is not None else (
                 0.01 * scale ** 0.2 / speed if speed > 1e-12 else self.t_end or 1.0)
             t, steps, rejected = 0.0, 0, 0
-            self.events.start(0.0, self.tokens(y))
+            events.start(0.0, self.tokens(y))
             self.observe(0.0, y)
             self.save(0.0, y, rate=k1, t=t, h=h, steps=steps, rejected=rejected)
         else:
@@ -291,7 +341,7 @@ class _Loop:
             y = self.restore(resumed, y, t)
             k1 = torch.as_tensor(resumed["rate"], dtype=y.dtype, device=y.device)
             steps, rejected = int(resumed["steps"]), int(resumed["rejected"])
-            if self.events.stopped_by is not None:
+            if events.stopped.all():
                 return {"steps": steps, "rejected_steps": rejected}
         pending = _Cursor(observe_times, t)
         for target in save_times[save_times > t]:
@@ -303,6 +353,8 @@ class _Loop:
                 remaining = target - t
                 h_step = remaining if h >= remaining * (1 - 1e-12) else h  # land on the target, no sliver after
                 y_new, error, k_new, continuous = dopri5_step(flow, y, h_step, k1)
+                if self.frozen is not None:  # the stopped systems do not limit the step
+                    error = torch.where(self.stopped(error), 0.0, error)
                 ratio = error_ratio(flow, y_new, error, rtol, atol)
                 if not math.isfinite(ratio):
                     self.guard(t + h_step, None)
@@ -315,19 +367,27 @@ class _Loop:
                     continue
                 steps += 1
                 t_new = target if h_step == remaining else t + h_step
-                state_at = _Step(flow, t, h_step, t_new, flow.retract(y_new), continuous)
-                located = [(i, self.events.locate(i, old, new, t, t_new, lambda time: self.tokens(state_at(time))))
-                           for i, old, new in self.crossings(t_new, state_at.y_new)]
-                stop = self.events.stop(located) if located else None
-                while pending.peek() is not None and (pending.peek() <= t_new if stop is None else
-                                                      pending.peek() < stop):
+                state_at = _Step(flow, t, h_step, t_new, flow.retract(y_new), continuous, self.hold)
+                events.record([(s, i, events.locate(i, old, new, t, t_new,
+                                                    lambda time, s=s: events.part(self.tokens(state_at(time)), s)))
+                               for s, i, old, new in self.crossings(t_new, state_at(t_new))])
+                stops = sorted(time for time in events.stop_at[~events.stopped] if time <= t_new)
+                end = stops[-1] if stops and len(stops) == (~events.stopped).sum() else None
+                while pending.peek() is not None and (pending.peek() <= t_new if end is None else
+                                                      pending.peek() < end):
                     time = float(pending.take())
+                    while stops and stops[0] <= time:
+                        when = stops.pop(0)
+                        self.freeze(when, state_at(when))
                     self.observe(time, state_at(time))
-                t, y, k1 = t_new, state_at.y_new, k_new
-                if stop is not None:
-                    final = state_at(stop)
-                    self.observe(stop, final)
-                    self.save(stop, final, rate=k1, t=stop, h=h, steps=steps, rejected=rejected)
+                for time in stops:
+                    self.freeze(time, state_at(time))
+                t, k1 = t_new, k_new
+                y = state_at(t_new)
+                if end is not None:
+                    final = state_at(end)
+                    self.observe(end, final)
+                    self.save(end, final, rate=k1, t=end, h=h, steps=steps, rejected=rejected)
                     return {"steps": steps, "rejected_steps": rejected}
             self.save(target, y, rate=k1, t=t, h=h, steps=steps, rejected=rejected)
         return {"steps": steps, "rejected_steps": rejected}

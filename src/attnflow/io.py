@@ -6,6 +6,9 @@ A particle run is an `xarray.Dataset` with
   mode_amplitude  ("obs_time", "mode")             observables on their own, finer time grid
   energy, ...     ("obs_time",)
   <name>          ("obs_time", "<name>_index")     a user's observable f(t, x) (observe.py)
+A run of an ensemble (a batch of B independent systems) has a `system` dimension after the time:
+x ("time", "system", "token", "component"), observables ("obs_time", "system", ...), `beta` a coordinate on
+`system` where it varies, and per system its events' record and `stop_time` (events.py).
 and every model, solver and seed parameter in `attrs`, with `attnflow_output` (what the file
 holds, see `outputs.py`), `complete`, and the provenance and CF attributes of `provenance.py`
 (`Conventions`, `history`: when and by which command or call, `source`: version and git commit);
@@ -109,16 +112,22 @@ class RunRecorder:
     that restarts the run from it (a dict of arrays and numbers)."""
 
     def __init__(self, attrs: dict, dim: int, path=None, flush_seconds: float = 5.0, overwrite: bool = False,
-                 observables: dict | None = None):
+                 observables: dict | None = None, systems: int | None = None, beta=None):
         recorded = provenance.recorded_attrs()
-        call = provenance.python_call("attnflow.simulate", {"x0": f"<{attrs.get('n')} x {dim} array: the first "
-                                                                   "snapshot>", **attrs})
+        shape = f"{attrs.get('n')} x {dim}" if systems is None else f"{systems} x {attrs.get('n')} x {dim}"
+        call = provenance.python_call("attnflow.simulate", {"x0": f"<{shape} array: the first snapshot>", **attrs})
         self.attrs = {key: _attr_value(value)
                       for key, value in {**attrs, **recorded, **provenance.attributes(call)}.items()}
         self.attrs[MARK] = RUN
         self.dim = dim
         self.recorded = observables or {}
-        self.names = {}  # long_name and units of the variables a user's observables add
+        self.system = () if systems is None else ("system",)  # the ensemble's dimension, if any
+        self.system_coords = {} if systems is None else {"system": np.arange(systems)}
+        if beta is not None and not np.isscalar(beta):
+            self.system_coords["beta"] = ("system", np.asarray(beta, dtype=np.float64))
+        self.names = {"system": ("index of the system of the ensemble", "1"),  # long_name and units of variables
+                      "beta": ("inverse temperature of each system", "1"),  # that VARIABLES does not name
+                      "stop_time": ("time at which the system stopped (its state frozen from then on)", "1")}
         self.times, self.positions = [], []
         self.obs_times, self.observations = [], {}
         self.checkpoint = None
@@ -144,10 +153,10 @@ class RunRecorder:
             remove(self.store, RUN)
 
     @classmethod
-    def resume(cls, attrs: dict, dim: int, path, flush_seconds: float = 5.0,
-               observables: dict | None = None) -> "RunRecorder":
+    def resume(cls, attrs: dict, dim: int, path, flush_seconds: float = 5.0, observables: dict | None = None,
+               systems: int | None = None, beta=None) -> "RunRecorder":
         """Reopen the interrupted run bound for `path`; its parameters must equal `attrs`."""
-        recorder = cls(attrs, dim, path, flush_seconds, observables=observables)
+        recorder = cls(attrs, dim, path, flush_seconds, observables=observables, systems=systems, beta=beta)
         store = recorder.store
         if written_by_attnflow(store) != RUN:
             raise ParameterError("resume", str(path), f"a run with an interrupted store ({store} is not one)")
@@ -194,21 +203,22 @@ class RunRecorder:
 
     def _positions(self, start: int) -> xr.Dataset:
         x = np.stack(self.positions[start:])
-        data = {"x": (("time", "token", "component"), x)}
+        data = {"x": (("time", *self.system, "token", "component"), x)}
         if self.dim == 2:
-            data["angle"] = (("time", "token"), np.mod(np.arctan2(x[..., 1], x[..., 0]), 2 * np.pi))
-        coords = {"time": self.times[start:], "token": np.arange(x.shape[1]), "component": np.arange(x.shape[2])}
-        return annotate(xr.Dataset(data, coords=coords))
+            data["angle"] = (("time", *self.system, "token"), np.mod(np.arctan2(x[..., 1], x[..., 0]), 2 * np.pi))
+        coords = {"time": self.times[start:], **self.system_coords, "token": np.arange(x.shape[-2]),
+                  "component": np.arange(x.shape[-1])}
+        return annotate(xr.Dataset(data, coords=coords), self.names)
 
     def _observables(self, start: int, stop: int | None = None) -> xr.Dataset:
         """Observations as variables on obs_time; an array observable's further dimensions are named as in
         observe.dimensions (coordinate 1, 2, ... for "mode", 0, 1, ... for the others)."""
-        data, coords = {}, {"obs_time": self.obs_times[start:stop]}
+        data, coords = {}, {"obs_time": self.obs_times[start:stop], **self.system_coords}
         for name, values in self.observations.items():
             stacked = np.stack(values[start:stop])
-            dims = dimensions(name, self.recorded.get(name), stacked.ndim - 1)
-            data[name] = (("obs_time", *dims), stacked)
-            for dim, size in zip(dims, stacked.shape[1:]):
+            dims = dimensions(name, self.recorded.get(name), stacked.ndim - 1 - len(self.system))
+            data[name] = (("obs_time", *self.system, *dims), stacked)
+            for dim, size in zip(dims, stacked.shape[1 + len(self.system):]):
                 coords[dim] = np.arange(1, size + 1) if dim == "mode" else np.arange(size)
             self.names.update({key: value for key, value in {name: (f"observable {name}", "1"),
                                                              **{dim: (f"index of {name}", "1") for dim in dims}}.items()
@@ -231,8 +241,8 @@ class RunRecorder:
             if self._flushed_snapshots == 0:
                 positions.to_zarr(self.store, mode="w-", zarr_format=2, consolidated=False)
             else:
-                positions.drop_vars(["token", "component"]).to_zarr(self.store, append_dim="time", zarr_format=2,
-                                                                    consolidated=False)
+                positions.drop_vars([name for name in positions.coords if name != "time"]).to_zarr(
+                    self.store, append_dim="time", zarr_format=2, consolidated=False)
             self._flushed_snapshots = len(self.times)
         self._flush_observations()
         group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
@@ -271,14 +281,22 @@ class RunRecorder:
         group.attrs.clear()
         group.attrs.update(scalars)
 
-    def finish(self, extra_attrs: dict | None = None) -> xr.Dataset:
-        """The whole run as a Dataset; a streamed run is completed and moved to its target."""
-        ds = annotate(xr.merge([self._positions(0), self._observables(0)], combine_attrs="drop"), self.names)
+    def finish(self, extra_attrs: dict | None = None, system_variables: dict | None = None) -> xr.Dataset:
+        """The whole run as a Dataset, with an ensemble's `system_variables` {name: (systems,) array}; a streamed
+        run is completed and moved to its target."""
+        per_system = xr.Dataset({name: ("system", value) for name, value in (system_variables or {}).items()})
+        self.names.update({name: (name.replace("_", " "), "1") for name in per_system.data_vars
+                           if name not in self.names})
+        ds = annotate(xr.merge([self._positions(0), self._observables(0), per_system], combine_attrs="drop"),
+                      self.names)
         ds.attrs = {**self.attrs, **{k: _attr_value(v) for k, v in (extra_attrs or {}).items()}, "complete": 1}
         if self.store is None:
             return ds
         if self.path.suffix == ".zarr":
             self.flush(extra_attrs)
+            if per_system.data_vars:
+                annotate(per_system.drop_vars(list(per_system.coords)), self.names).to_zarr(
+                    self.store, mode="a", zarr_format=2, consolidated=False)
             group = zarr.open_group(str(self.store), mode="a", zarr_format=2)
             if "checkpoint" in group:
                 del group["checkpoint"]

@@ -5,18 +5,21 @@ memory-bounded blocks) and "circle" (dim 2, identity parameters, post-LN; the ex
 Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever it is exact.
 The engines give the attention output A; the model's normalisation (attnflow.normalization)
 turns it into dx/dt.
+Tokens may come as a batch (B, n, d) of independent systems (an ensemble), with beta per system: `ensemble`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from .. import sphere
 from .._array import to_tensor
-from ..errors import EngineError, NonFiniteError, ParameterError, check, check_integer
+from ..errors import EngineError, NonFiniteError, check, check_integer
 from ..model import Model
 from ..normalization import POST
 from . import circle, dense
@@ -41,10 +44,33 @@ def choose_engine(model: Model, engine: str | None = None) -> str:
     return engine
 
 
+def ensemble(model, systems: int | None) -> tuple[Model, float | np.ndarray]:
+    """(the model, beta) of `systems` independent systems (None: a single one). `model` is one Model (every system
+    follows it) or, for a batch, a sequence of `systems` Models that differ at most in beta; beta is then one value
+    per system (an array (systems,)), or one float where they all agree."""
+    if isinstance(model, Model):
+        return model, model.beta
+    check(systems is not None and isinstance(model, Sequence) and len(model) == systems
+          and all(isinstance(m, Model) for m in model), "model", type(model).__name__,
+          "an attnflow.Model" + ("" if systems is None else f", or a sequence of {systems} Models (one per system)"))
+    first = model[0]
+    shared = {key: value for key, value in first.describe().items() if key != "beta"}
+    differing = [i for i, m in enumerate(model) if {k: v for k, v in m.describe().items() if k != "beta"} != shared]
+    check(not differing, "model", f"Models differing in more than beta (system {differing[:1]})",
+          "Models that differ at most in beta")
+    betas = dense.system_betas(np.array([m.beta for m in model]), systems)
+    return first, betas
+
+
+def largest(model: Model, beta) -> Model:
+    """`model` with the largest of the betas `beta` (what `check_representable` must allow)."""
+    return model if isinstance(beta, float) else dataclasses.replace(model, beta=float(np.max(beta)))
+
+
 def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
-    """Shape (n, dim) with n >= 1 and finite entries."""
-    check(x.ndim == 2 and x.shape[0] >= 1 and x.shape[1] == model.dim, name, f"array of shape {tuple(x.shape)}",
-          f"an (n, {model.dim}) array with n >= 1")
+    """Shape (n, dim), or (B, n, dim) for a batch of B systems, with n, B >= 1 and finite entries."""
+    check(x.ndim in (2, 3) and min(x.shape[:-1]) >= 1 and x.shape[-1] == model.dim, name,
+          f"array of shape {tuple(x.shape)}", f"an (n, {model.dim}) array with n >= 1, or a batch (B, n, {model.dim})")
     check(bool(torch.isfinite(x).all()), name, "array with non-finite entries", "finite entries")
 
 
@@ -72,34 +98,37 @@ def check_representable(model: Model, dtype: torch.dtype, squared: bool = False)
               + ("float64, " if dtype != torch.float64 else "") + "or a smaller beta")
 
 
-def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
-    """dx/dt at tokens x (a tensor), docs/science.md §1, for an already chosen engine: the model's
-    normalisation applied to the attention output A on the directions it reads."""
+def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET,
+                     beta=None):
+    """dx/dt at tokens x (a tensor (n, d), or a batch (B, n, d)), docs/science.md §1, for an already chosen engine:
+    the model's normalisation applied to the attention output A on the directions it reads. `beta`: model.beta
+    unless given (for a batch: one value, or one per system)."""
+    beta = model.beta if beta is None else beta
     if engine == "circle":
         theta = sphere.angles(x)
-        omega = circle.angular_velocity(model.kind, model.beta, theta)
-        return omega[:, None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=1)
+        omega = circle.angular_velocity(model.kind, beta, theta)
+        return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
     scheme = model.normalization
-    output = dense.attention(model.kind, model.beta, scheme.directions(x), model.Q, model.K, model.V,
-                             memory_budget)
+    output = dense.attention(model.kind, beta, scheme.directions(x), model.Q, model.K, model.V, memory_budget)
     return scheme.velocity(x, output)
 
 
-def velocity(model: Model, x, engine: str | None = None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
+def velocity(model, x, engine: str | None = None, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET):
     """Velocity dx_i/dt of every token (docs/science.md §1); NumPy or torch in, the same kind out.
 
+    x              tokens (n, d), or a batch (B, n, d) of B independent systems
+    model          an attnflow.Model; for a batch also a sequence of B Models differing only in beta (`ensemble`)
     engine         "dense", "circle" or None (automatic: "circle" wherever it is exact)
     memory_budget  bytes of attention weights per block for the dense engine
     """
-    if not isinstance(model, Model):
-        raise ParameterError("model", type(model).__name__, "an attnflow.Model")
+    tensor, restore = to_tensor(x)
+    model, beta = ensemble(model, tensor.shape[0] if tensor.ndim == 3 else None)
     chosen = choose_engine(model, engine)
     memory_budget = check_integer("memory_budget", memory_budget, 1, allowed="a positive number of bytes")
-    tensor, restore = to_tensor(x)
     check_tokens(model, tensor)
-    check_representable(model, tensor.dtype)
-    result = tangent_velocity(model, tensor, chosen, memory_budget)
+    check_representable(largest(model, beta), tensor.dtype)
+    result = tangent_velocity(model, tensor, chosen, memory_budget, beta)
     if not bool(torch.isfinite(result).all()):
-        raise NonFiniteError(f"the velocity is not finite (beta={model.beta:g}, kind={model.kind}, dtype="
+        raise NonFiniteError(f"the velocity is not finite (beta={np.max(beta):g}, kind={model.kind}, dtype="
                              f"{str(tensor.dtype).replace('torch.', '')}, engine={chosen})")
     return restore(result)
