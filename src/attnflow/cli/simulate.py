@@ -93,4 +93,5 @@ def _summarise(ds, out) -> None:
 def _add_cluster_row(table, ds) -> None:
     from ..clusters import find_clusters  # the detector lives in clusters.py
     found = find_clusters(ds["x"].isel(time=-1).values)
-    table.add_row("clusters at t_end", f"{found.count} (masses {', '.join(f'{m:.2f}' for m in found.masses[:8])})")
+    table.add_row("clusters at t_end", f"{found.count} (masses {', '.join(f'{m:.2f}' for m in found.masses[:8])})"
+                  if found.count else "none yet (no concentration of tokens found)")
