@@ -8,9 +8,11 @@ import torch
 
 import attnflow as af
 from attnflow.errors import ParameterError
-from attnflow.experiments.metastability_stats import (batched_velocity, circular_error, dataset, fractions,
-                                                     run_point, summarise)
+from attnflow.experiments.metastability_stats import (circular_error, dataset, first_metastable_state,
+                                                     first_metastable_states, fractions, initial_angles, run_point,
+                                                     summarise)
 from attnflow.growth import fit_dataset, fit_ensemble_growth_rates, fit_growth_rates, linear_window
+from attnflow.interaction import circle
 from attnflow.observables import inner_product_histogram
 from attnflow.theory import dominant_mode, growth_rates
 
@@ -63,7 +65,24 @@ def test_batched_velocity_matches_the_pairwise_sum():
     beta = 5.0
     diff = theta[:, :, None] - theta[:, None, :]
     direct = -(torch.exp(beta * torch.cos(diff)) * torch.sin(diff)).mean(2)  # docs/science.md §1, USA on the circle
-    torch.testing.assert_close(batched_velocity(beta, theta), direct, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(circle.angular_velocity("usa", beta, theta), direct, rtol=1e-12, atol=1e-12)
+
+
+def test_first_metastable_state_of_each_seed_against_its_own_run():
+    """The ensemble's event against each seed run alone, observed at every step: the largest of |mu_k|,
+    k <= kmax, first reaches 1/2 at step c, and the state read is the one 2 / gamma_{k*} = 20 steps later."""
+    torch.set_num_threads(1)
+    beta, n, kmax = 5.0, 400, 8
+    theta0 = torch.stack([initial_angles(n, s) for s in range(3)])
+    final = first_metastable_states(beta, theta0, kmax)
+    dt = 0.1 / growth_rates(beta, 2, kmax).max()
+    assert first_metastable_state(beta, kmax).delay == pytest.approx(20 * dt, rel=1e-12)
+    for s in range(3):
+        ds = af.simulate(af.Model("usa", beta, 2), af.sphere.from_angles(theta0[s]), 200 * dt, dt=dt,
+                         save_every=dt, observe_every=dt, observables=("modes",), kmax=kmax)
+        c = int(np.argmax(ds.mode_amplitude.max("mode").values >= 0.5))
+        assert c > 0
+        np.testing.assert_array_equal(final[s], ds.angle.isel(time=c + 20).values)
 
 
 def test_circular_error_wraps_around():

@@ -8,7 +8,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from attnflow.errors import ParameterError
-from attnflow.experiments.metastability_stats import batched_velocity
+from attnflow.interaction.circle import angular_velocity
 from attnflow.theory import growth_rates
 from attnflow.theory.second_order import second_order_modes
 
@@ -24,7 +24,7 @@ def perturbed_grid(eps):
 
 def exact_moments(theta0, times, kmax):
     """M_k(t) of the particles, integrated with a tight tolerance (the velocity is the tested Fourier–Bessel sum)."""
-    rhs = lambda t, y: batched_velocity(BETA, torch.from_numpy(y)[None])[0].numpy()  # noqa: E731
+    rhs = lambda t, y: angular_velocity("usa", BETA, torch.from_numpy(y)[None])[0].numpy()  # noqa: E731
     solution = solve_ivp(rhs, (0, times[-1]), theta0, t_eval=times, rtol=1e-12, atol=1e-14, method="DOP853")
     k = np.arange(1, kmax + 1)
     return np.exp(1j * k[None, :, None] * solution.y.T[:, None, :]).mean(2)

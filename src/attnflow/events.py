@@ -5,10 +5,12 @@ the order parameter r = |mean x| of docs/science.md §4 reaching 0.9: `Event(lam
 sign over the step, from < 0 to >= 0 or from > 0 to <= 0 (`direction` > 0: upward only, < 0: downward
 only, 0: either; a zero is counted once, when it is reached).
 A terminal event stops the run there: at the step's end for fixed steps, at the root of fn along the
-dense output for dopri5; with a `delay`, that much later (fixed steps: at the first step at or after it).
+dense output for dopri5; with a `delay`, that much later (fixed steps: at the first step at or after it,
+within 1e-9 of a step, so that a delay of m steps is m steps however dt rounds).
 In an ensemble (a batch of systems, integrate.py) every event is watched per system, on that system's
 tokens: a terminal event stops its system, whose state is frozen from then on, and the run ends when
-every system has stopped. `x` is what observables see (observe.py): the tokens as unit vectors, their
+every system has stopped. A system's events are watched until its first terminal crossing (during a
+delay its state runs on, unwatched). `x` is what observables see (observe.py): the tokens as unit vectors, their
 directions for Pre-LN. The record is NaN-free: for each event the number of crossings, whether it
 fired, and (only when it did) the time of the first one.
 """
@@ -106,12 +108,16 @@ class Watch:
         for s in range(len(self.values)):
             self.values[s] = [self.value(i, t, self.part(x, s)) for i in range(len(self.events))]
 
-    def crossed(self, t: float, x) -> list[tuple[int, int, float, float]]:
+    def watched(self) -> np.ndarray:
+        """The systems whose events are still watched: those no terminal crossing has yet set to stop."""
+        return np.flatnonzero(np.isinf(self.stop_at))
+
+    def crossed(self, t: float, x, systems: np.ndarray) -> list[tuple[int, int, float, float]]:
         """(system, event, value before, value now) for the events whose sign changed since the last call, in
-        the systems still running."""
+        the watched `systems`, whose tokens are x (a single system's, or the batch of those systems')."""
         active = []
-        for s in np.flatnonzero(~self.stopped):
-            tokens = self.part(x, s)
+        for row, s in enumerate(systems):
+            tokens = x if self.systems is None else x[row]
             for i, (event, old) in enumerate(zip(self.events, self.values[s])):
                 value = self.values[s, i] = self.value(i, t, tokens)
                 up, down = old < 0 <= value, old > 0 >= value
@@ -142,9 +148,9 @@ class Watch:
                 self.stopped_by[s] = terminal[0][1]
                 self.stop_at[s] = end + self.events[terminal[0][1]].delay
 
-    def due(self, t: float) -> np.ndarray:
-        """The running systems to stop by time t (stop_at <= t); marked stopped at t."""
-        systems = np.flatnonzero(~self.stopped & (self.stop_at <= t))
+    def due(self, t: float, tolerance: float = 0.0) -> np.ndarray:
+        """The running systems to stop by time t (stop_at <= t + tolerance); marked stopped at t."""
+        systems = np.flatnonzero(~self.stopped & (self.stop_at <= t + tolerance))
         self.stop_time[systems] = t
         return systems
 

@@ -31,6 +31,10 @@ class CircleFlow:
     def __init__(self, model: Model, beta=None):
         self.model, self.beta = model, model.beta if beta is None else beta
 
+    def select(self, systems):
+        """The flow of the systems `systems` (indices) of a batch."""
+        return CircleFlow(self.model, subset(self.beta, systems))
+
     def encode(self, x):
         return sphere.angles(x)
 
@@ -60,6 +64,10 @@ class TokenFlow:
         self.beta = model.beta if beta is None else beta
         self.manifold = model.normalization
 
+    def select(self, systems):
+        """The flow of the systems `systems` (indices) of a batch."""
+        return TokenFlow(self.model, self.memory_budget, subset(self.beta, systems))
+
     def encode(self, x):
         return x
 
@@ -81,6 +89,11 @@ class TokenFlow:
 
     def brownian(self, x, h, generator):
         return self.manifold.brownian(x, h, self.model.diffusion, generator)
+
+
+def subset(beta, systems):
+    """beta of the systems `systems` (indices): the shared float, or those entries of one value per system."""
+    return beta if isinstance(beta, float) else beta[systems.cpu().numpy()]
 
 
 def make_flow(model: Model, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET, beta=None):

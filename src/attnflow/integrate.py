@@ -256,7 +256,10 @@ class _Loop:
         if not self.events.events:
             return []
         self.guard(t, y)
-        return self.events.crossed(t, self.tokens(y))
+        systems = self.events.watched()
+        if self.events.systems is None:
+            return self.events.crossed(t, self.tokens(y), systems)
+        return self.events.crossed(t, self.tokens(y[torch.as_tensor(systems, device=y.device)]), systems)
 
     def stopped(self, like):
         """Which systems have stopped, shaped to broadcast against `like` (systems first)."""
@@ -266,9 +269,23 @@ class _Loop:
         """y with the stopped systems' frozen states."""
         return y if self.frozen is None else torch.where(self.stopped(y), self.frozen, y)
 
-    def freeze(self, t: float, y) -> bool:
-        """Stop the systems due by time t at their states in y; whether every system has stopped."""
-        systems = self.events.due(t)
+    def running(self, y):
+        """The indices of the systems still running (a tensor), None while all are: only they are stepped."""
+        if self.frozen is None:
+            return None
+        return torch.as_tensor(np.flatnonzero(~self.events.stopped), device=y.device)
+
+    @staticmethod
+    def merge(full, systems, part):
+        """`full` with the rows `systems` replaced by `part`."""
+        merged = full.clone()
+        merged[systems] = part
+        return merged
+
+    def freeze(self, t: float, y, tolerance: float = 0.0) -> bool:
+        """Stop the systems due by time t (within `tolerance`: fixed steps stop at the step a delay reaches,
+        however it rounds) at their states in y; whether every system has stopped."""
+        systems = self.events.due(t, tolerance)
         if len(systems) and self.events.systems is not None:
             self.frozen = y.clone() if self.frozen is None else self.frozen
             self.frozen[systems] = y[systems]
@@ -285,7 +302,8 @@ class _Loop:
     def fixed(self, step, y, *, schedule: Steps, generator: torch.Generator, noisy: bool) -> dict:
         """Fixed steps k = 1..count of `step` (Euler–Maruyama increments when `noisy`), recording at the
         schedule's step indices; a terminal event stops its system at the end of the first step at or after
-        the crossing plus its delay, and the run when every system has stopped."""
+        the crossing plus its delay (within 1e-9 steps, as the schedule's grids), and the run when every
+        system has stopped."""
         resumed = self.recorder.checkpoint
         if resumed is None:
             first = 1
@@ -302,13 +320,15 @@ class _Loop:
         k = first - 1
         for k in range(first, schedule.count + 1):
             h = min(schedule.dt, self.t_end - (k - 1) * schedule.dt)
-            y = step(self.flow, y, h)
+            systems = self.running(y)
+            flow = self.flow if systems is None else self.flow.select(systems)
+            moved = step(flow, y if systems is None else y[systems], h)
             if noisy:
-                y = self.flow.brownian(y, h, generator)
-            y = self.hold(y)
+                moved = flow.brownian(moved, h, generator)
+            y = moved if systems is None else self.merge(self.frozen, systems, moved)
             t = schedule.time(k)
             self.events.record([(s, i, t) for s, i, _, _ in self.crossings(t, y)])
-            stop = self.freeze(t, y)
+            stop = self.freeze(t, y, tolerance=1e-9 * schedule.dt)
             if observes.due(k) or stop:
                 self.observe(t, y)
             if saves.due(k) or stop:
@@ -352,10 +372,18 @@ class _Loop:
                                          "the dynamics is too stiff for these tolerances; raise max_steps or rtol")
                 remaining = target - t
                 h_step = remaining if h >= remaining * (1 - 1e-12) else h  # land on the target, no sliver after
-                y_new, error, k_new, continuous = dopri5_step(flow, y, h_step, k1)
-                if self.frozen is not None:  # the stopped systems do not limit the step
-                    error = torch.where(self.stopped(error), 0.0, error)
-                ratio = error_ratio(flow, y_new, error, rtol, atol)
+                systems = self.running(y)  # only they are stepped, and limit the step
+                if systems is None:
+                    y_new, error, k_new, continuous = dopri5_step(flow, y, h_step, k1)
+                    ratio = error_ratio(flow, y_new, error, rtol, atol)
+                else:
+                    part, error, k_part, extension = dopri5_step(flow.select(systems), y[systems], h_step,
+                                                                 k1[systems])
+                    ratio = error_ratio(flow, part, error, rtol, atol)
+                    y_new, k_new = self.merge(y, systems, part), self.merge(k1, systems, k_part)
+
+                    def continuous(theta, y=y, systems=systems, extension=extension):
+                        return self.merge(y, systems, extension(theta))
                 if not math.isfinite(ratio):
                     self.guard(t + h_step, None)
                 accepted, h = controller.adapt(h, h_step, ratio)

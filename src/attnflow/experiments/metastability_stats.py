@@ -2,9 +2,9 @@
 
 At finite n the initial mode amplitudes are O(n^{-1/2}) and random, so when two rates are close the
 runner-up can win. For each (beta, n) and `seeds` i.i.d. uniform starts on the circle (USA), the
-tokens are integrated (RK4, gamma_max dt = 0.1, all seeds at once by the Fourier–Bessel velocity of
-docs/science.md §1 on a (seed, token) batch) until the first metastable state: the largest mode amplitude
-first reaches 1/2 at t_c, and the state is read at t_c + 2 / gamma_{k*}. Its clusters are counted by
+tokens are integrated (`attnflow.simulate`: RK4, gamma_max dt = 0.1, all seeds at once as an ensemble)
+until the first metastable state, an event of each run: the largest mode amplitude first reaches 1/2 at
+t_c, and the state is read at the first step at or after t_c + 2 / gamma_{k*}. Its clusters are counted by
 `find_clusters_density` on the smoothed angle density (arcs above twice the uniform density, mass
 >= 2%). Three predictors are scored against that count:
 * plain:   k* = argmax_k gamma_k (`dominant_mode`);
@@ -29,11 +29,15 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .. import plots, threads
+from .. import plots, sphere
 from ..clusters import angle_density, find_clusters_density
-from ..interaction import circle_kernel
+from ..errors import check
+from ..events import Event
+from ..integrate import simulate
+from ..model import Model
+from ..observables import mode_amplitudes
 from ..plots.experiments import metastability_stats as figures
-from ..spectrum import bessel_coefficients
+from ..saveat import SaveAt
 from ..theory import dominant_mode, finite_n_mode, growth_rates, predicted_angles, predicted_clusters
 from . import Section, experiment, quiet, save_datasets, steps
 from .metastability import single_thread
@@ -48,59 +52,32 @@ GRIDS = {"quick": {"betas": (3.0, 5.0, 7.0, 10.0), "ns": (1000,), "seeds": 20, "
                   "extra": ((3.0, 100000), (5.0, 100000), (7.0, 100000), (10.0, 100000),
                             (5.0, 1000000), (7.0, 1000000))}}
 MAX_BATCH = 1_000_000  # seed x token entries integrated together (memory O(MAX_BATCH))
+HORIZON = 10_000  # the most steps of a run: far beyond any first metastable state (a few hundred steps)
 
 
-def batch_moments(theta: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(Re m_k, Im m_k), k = 1..count, m_k = mean_j e^{ik theta_j} per seed (shape (seeds, 1) each): the
-    moments pass of the fused circle kernel (`interaction.circle_kernel`) over the (seeds, n) batch."""
-    angles = theta.to(torch.float64).contiguous().numpy()
-    with threads.kernel_threads(theta.numel() * count) as used:
-        re, im = circle_kernel.moments(angles, count, used > 1)
-    re, im = torch.from_numpy(re), torch.from_numpy(im)
-    return [(re[:, k:k + 1], im[:, k:k + 1]) for k in range(count)]
+def first_metastable_state(beta: float, kmax: int) -> Event:
+    """The first metastable state as an event of a run (module docstring): the largest mode amplitude |mu_k|,
+    k <= kmax, reaches LEVEL at t_c, and the run (each system of an ensemble) stops at the first step
+    at or after t_c + READ_AFTER / gamma_{k*}."""
+    k_star, rates = dominant_mode(beta, 2), growth_rates(beta, 2, kmax)
+
+    def amplitude_reached(t, x):
+        return float(mode_amplitudes(x, kmax).max()) - LEVEL
+
+    return Event(amplitude_reached, direction=1, delay=READ_AFTER / rates[k_star - 1],
+                 name="first_metastable_state")
 
 
-def batched_velocity(beta: float, theta: torch.Tensor, moments=None) -> torch.Tensor:
-    """USA angular velocity on the circle for a batch theta (seeds, n) (docs/science.md §1):
-    dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)), m_k per seed, by the fused
-    circle kernel (`moments` of theta from `batch_moments` if the caller has them; memory O(seeds n))."""
-    a, b, i0 = bessel_coefficients(beta)
-    moments = batch_moments(theta, len(a)) if moments is None else moments
-    re = np.ascontiguousarray(torch.cat([re for re, _ in moments[:len(a)]], 1).numpy())
-    im = np.ascontiguousarray(torch.cat([im for _, im in moments[:len(a)]], 1).numpy())
-    angles = theta.to(torch.float64).contiguous().numpy()
-    velocity = np.empty_like(angles)
-    with threads.kernel_threads(theta.numel() * len(a)) as used:
-        circle_kernel.velocity("usa", a, b, i0, math.exp(beta), angles, velocity, used > 1, (re, im))
-    return torch.from_numpy(velocity).to(theta.dtype)
-
-
-def first_metastable_state(beta: float, theta: torch.Tensor, kmax: int) -> torch.Tensor:
-    """Integrate the batch until each seed's state has passed t_c + 2/gamma_{k*} (module docstring). The
-    moments of each new state serve both the amplitude check and the first RK4 stage."""
-    rates = growth_rates(beta, 2, kmax)
-    dt = 0.1 / rates.max()
-    extra = READ_AFTER / rates[dominant_mode(beta, 2) - 1]
-    count = max(kmax, len(bessel_coefficients(beta)[0]))
-    done_at = torch.full((theta.shape[0],), float("inf"), dtype=theta.dtype)
-    result = theta.clone()
-    t = 0.0
-    while True:
-        moments = batch_moments(theta, count)
-        if t > 0:
-            amplitude = torch.stack([torch.hypot(re[:, 0], im[:, 0]) for re, im in moments[:kmax]]).max(0).values
-            done_at = torch.where(torch.isinf(done_at) & (amplitude >= LEVEL), torch.full_like(done_at, t + extra),
-                                  done_at)
-            finished = t >= done_at
-            result[finished & (t - dt < done_at)] = theta[finished & (t - dt < done_at)]
-            if bool(finished.all()):
-                return torch.remainder(result, 2 * math.pi)
-        k1 = batched_velocity(beta, theta, moments)
-        k2 = batched_velocity(beta, theta + dt / 2 * k1)
-        k3 = batched_velocity(beta, theta + dt / 2 * k2)
-        k4 = batched_velocity(beta, theta + dt * k3)
-        theta = theta + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        t += dt
+def first_metastable_states(beta: float, theta: torch.Tensor, kmax: int) -> np.ndarray:
+    """The angles in [0, 2 pi) of each seed of the batch theta (seeds, n) in its first metastable state: one
+    `attnflow.simulate` of the ensemble (USA, RK4 with gamma_max dt = 0.1), each seed stopped by the event
+    `first_metastable_state`."""
+    dt = 0.1 / growth_rates(beta, 2, kmax).max()
+    ds = simulate(Model("usa", beta, 2), sphere.from_angles(theta), HORIZON * dt, dt=dt, method="rk4",
+                  saveat=SaveAt(ts=[0.0]), observables=(), events=[first_metastable_state(beta, kmax)])
+    check(bool(ds.event_first_metastable_state_triggered.all()), "beta", beta,
+          f"a value whose runs reach their first metastable state within {HORIZON} steps")
+    return ds.angle.isel(time=-1).values
 
 
 def angles_of(points: np.ndarray) -> np.ndarray:
@@ -150,8 +127,8 @@ def run_point(beta: float, n: int, seeds: int, first_seed: int = 0) -> list[dict
     for first in range(first_seed, first_seed + seeds, batch):
         group = range(first, min(first + batch, first_seed + seeds))
         theta0 = torch.stack([initial_angles(n, s) for s in group])
-        final = first_metastable_state(beta, theta0, kmax)
-        rows += [score(beta, s, start.numpy(), end.numpy()) for s, start, end in zip(group, theta0, final)]
+        final = first_metastable_states(beta, theta0, kmax)
+        rows += [score(beta, s, start.numpy(), end) for s, start, end in zip(group, theta0, final)]
     return rows
 
 
