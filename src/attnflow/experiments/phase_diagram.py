@@ -6,8 +6,8 @@ the equiangular prediction t*(beta) (theory/equiangular.py: rho(0) = 0, the inne
 random tokens as d -> infinity, reaching 0.999) drawn over it. The transition sharpens onto
 the curve as d grows, because the initial inner products concentrate at 0 (spread ~ d^{-1/2}).
 
-`--quick` integrates all runs of one d at once in-process (RK4, dt = 0.1, batched over runs
-and beta; for d > n the tokens are first written in an orthonormal basis of their span, which
+`--quick` integrates all runs of one d at once in-process (`attnflow.simulate` of the ensemble of runs
+and betas, RK4, dt = 0.1; for d > n the tokens are first written in an orthonormal basis of their span, which
 the dynamics never leave, so the cost does not depend on d). `--full` runs the grid through
 the sweep engine (`attnflow.sweep`, task `phase_diagram`, adaptive dopri5) on a local Dask cluster.
 
@@ -17,6 +17,7 @@ t*(beta), and per dim the width and offset of the transition.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -24,41 +25,34 @@ import torch
 import xarray as xr
 
 from .. import init, plots
+from ..integrate import simulate
+from ..model import Model
 from ..plots.experiments import phase_diagram as figures
+from ..saveat import SaveAt
 from ..theory import equiangular as eq
 from . import Section, experiment, quiet, save_datasets
+from .metastability import single_thread
 
 N, THRESHOLD, DIMS = 32, 0.999, (8, 128, 1024)
 SIZES = {"quick": {"betas": np.linspace(0, 6, 7), "seeds": 8, "t_end": 20.0, "observations": 41},
          "full": {"betas": np.linspace(0, 8, 17), "seeds": 16, "t_end": 20.0, "observations": 81}}
 
 
-def _sa_rate(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-    """SA post-LN velocity P_x(sum_j softmax_j(beta <x_i, x_j>) x_j) for a batch (B, n, k), beta (B, 1, 1),
-    evaluated at x/|x| (as `SphereFlow` does at Runge–Kutta stages)."""
-    x = x / torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-    weights = torch.softmax(beta * (x @ x.transpose(1, 2)), dim=-1)
-    attention = weights @ x
-    return attention - (attention * x).sum(-1, keepdim=True) * x
+def min_inner_product(t: float, x: torch.Tensor) -> torch.Tensor:
+    """The observable min_{i,j} <x_i, x_j> of tokens x (n, d): above THRESHOLD, one cluster."""
+    return (x @ x.T).min()
 
 
 def min_inner_products(betas, dim: int, seeds: int, t_end: float, observations: int, n: int = N,
                        dt: float = 0.1) -> np.ndarray:
     """min_{i,j} <x_i(t), x_j(t)>, shape (beta, seed, time), times linspace(0, t_end, observations).
 
-    Seed s gives the tokens `attnflow.init.uniform(n, dim, seed=s)` for every beta; RK4 steps of at
-    most dt, normalised after each step (as `attnflow.simulate` with method "rk4"). The tensors are
-    tiny, so torch runs on one thread here (a thread pool costs far more than it saves).
+    Seed s gives the tokens `attnflow.init.uniform(n, dim, seed=s)` for every beta; for dim > n they are
+    written in an orthonormal basis of their span (inner products unchanged). One `attnflow.simulate` of the
+    ensemble (seeds x betas, SA, RK4 with steps of at most dt that land on the observation times) records
+    `min_inner_product`. The tensors are tiny, so torch runs on one thread here (a thread pool costs far
+    more than it saves).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _integrate(betas, dim, seeds, t_end, observations, n, dt)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _integrate(betas, dim, seeds, t_end, observations, n, dt):
     starts = []
     for seed in range(seeds):
         x = torch.as_tensor(init.uniform(n, dim, seed=seed))
@@ -66,23 +60,14 @@ def _integrate(betas, dim, seeds, t_end, observations, n, dt):
             basis, _ = torch.linalg.qr(x.T)
             x = x @ basis
         starts.append(x)
-    x = torch.stack(starts).repeat(len(betas), 1, 1)
-    beta = torch.as_tensor(np.repeat(np.asarray(betas, dtype=np.float64), seeds))[:, None, None]
-    times = np.linspace(0, t_end, observations)
-    out = np.empty((len(betas) * seeds, observations))
-    out[:, 0] = (x @ x.transpose(1, 2)).amin(dim=(1, 2)).numpy()
-    for j in range(1, observations):
-        steps = max(1, int(np.ceil((times[j] - times[j - 1]) / dt - 1e-9)))
-        h = (times[j] - times[j - 1]) / steps
-        for _ in range(steps):
-            k1 = _sa_rate(x, beta)
-            k2 = _sa_rate(x + h / 2 * k1, beta)
-            k3 = _sa_rate(x + h / 2 * k2, beta)
-            k4 = _sa_rate(x + h * k3, beta)
-            x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-            x = x / torch.linalg.vector_norm(x, dim=-1, keepdim=True)
-        out[:, j] = (x @ x.transpose(1, 2)).amin(dim=(1, 2)).numpy()
-    return out.reshape(len(betas), seeds, observations)
+    x0 = torch.stack(starts).repeat(len(betas), 1, 1)
+    every = t_end / (observations - 1)
+    h = every / max(1, math.ceil(every / dt - 1e-9))
+    systems = [Model("sa", float(beta), x0.shape[-1]) for beta in betas for _ in range(seeds)]
+    with single_thread():
+        ds = simulate(systems, x0, t_end, dt=h, method="rk4", saveat=SaveAt(ts=[0.0], observe_every=every),
+                      observables={"min_inner_product": min_inner_product})
+    return ds.min_inner_product.values.T.reshape(len(betas), seeds, observations)
 
 
 def _fractions_in_process(size) -> dict[int, np.ndarray]:

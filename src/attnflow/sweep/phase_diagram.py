@@ -45,7 +45,7 @@ def outputs(p: dict, record) -> dict[str, Output]:
     return {name: Output(("time",), (p["observations"],), {"time": times}) for name in record}
 
 
-def min_inner_products(x: np.ndarray) -> np.ndarray:
+def min_inner_product_over_time(x: np.ndarray) -> np.ndarray:
     """min_{i,j} <x_i, x_j> for each saved time of x (time, token, component)."""
     return np.einsum("tid,tjd->tij", x, x).min(axis=(1, 2))
 
@@ -55,7 +55,7 @@ def run(p: dict, record) -> dict[str, np.ndarray]:
     model = Model(kind=p["kind"], beta=p["beta"], dim=p["dim"])
     ds = simulate(model, initial.uniform(p["n"], p["dim"], seed=p["seed"]), p["t_end"], method="dopri5",
                   rtol=p["rtol"], save_every=every, observe_every=every, observables=())
-    smallest = min_inner_products(ds["x"].values)
+    smallest = min_inner_product_over_time(ds["x"].values)
     check(len(smallest) == p["observations"], "observations", p["observations"],
           f"a count that divides t_end evenly (got {len(smallest)} saved times)")
     values = {"min_inner_product": smallest, "clustered": (smallest > p["threshold"]).astype(np.float64)}
