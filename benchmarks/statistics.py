@@ -73,7 +73,8 @@ def main() -> None:
     print("| implementation | wall | of which kernel time | ratio to attnflow |\n|---|---|---|---|")
     print(f"| attnflow (circle.angular_velocity, fused kernel, {threads.describe()}) | {ours[0]:.3f} s | "
           f"{ours[1]:.3f} s | 1 |")
-    print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s | {plain[1]:.3f} s | {plain[0] / ours[0]:.1f} |\n")
+    print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s | {plain[1]:.3f} s | "
+          f"{plain[0] / ours[0]:.1f} |\n")
     print(f"One (beta = 5, n = 2e4) point of 20 seeds integrated to its first metastable state by attnflow.simulate "
           f"(best of 3): {point:.1f} s.\n")
 

@@ -128,8 +128,8 @@ def simulate(model, x0, t_end: float, dt: float | None = None, method: str = "rk
 
     flow = make_flow(model, chosen, memory_budget, beta)
     attrs = {**model.describe(), **({} if isinstance(beta, float) else {"beta": beta.tolist()}),
-             **({} if systems is None else {"systems": systems}), "method": method, "dt": dt, "engine": chosen, "t_end": t_end,
-             "seed": seed, "rtol": rtol if method == "dopri5" else "none",
+             **({} if systems is None else {"systems": systems}), "method": method, "dt": dt, "engine": chosen,
+             "t_end": t_end, "seed": seed, "rtol": rtol if method == "dopri5" else "none",
              "atol": atol if method == "dopri5" else "none", "dtype": str(x.dtype).replace("torch.", ""),
              "device": str(x.device), "n": x.shape[-2], **saveat.describe(t_end), "kmax": kmax,
              "observables": names, **({"events": [event.name for event in watch.events]} if watch.events else {})}
