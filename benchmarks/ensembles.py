@@ -5,13 +5,14 @@ run, the calls of a row taken in turn (ROUNDS rounds, one call each), so that a 
 falls on all of them alike; medians (minimum in brackets); ratios of medians. torch on one thread, as the
 experiments run it.
 1. The circle engine, the statistics experiment's batch (20 seeds x n, USA, beta = 5): `circle.angular_velocity`
-   on the batch, a Python loop over the systems, and the experiment's private engine
-   (`experiments.metastability_stats.batched_velocity`).
+   on the batch and a Python loop over the systems (the experiment's former private engine was measured
+   beside them before it was deleted: RESULTS.md keeps those figures).
 2. beta per system on the circle (20 systems, beta = 1..20): one call with per-system coefficients, the
    batch grouped by beta (one call per value), a loop over the systems.
 3. The dense engine at the phase diagram's sizes (n = 32, d = 8 and 32, B = 56 and 272, SA, beta per system):
    the velocity P_x(A) by `dense.attention` on the batch (the CPU kernel), by the blocked PyTorch path, by a
-   loop over the systems, and the experiment's private `experiments.phase_diagram._sa_rate`.
+   loop over the systems, and a plain batched softmax in tensor operations (`softmax_velocity`, what the
+   phase diagram ran before it moved onto the core).
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ import numpy as np
 import torch
 
 from attnflow import sphere, threads
-from attnflow.experiments.metastability_stats import batched_velocity, initial_angles
-from attnflow.experiments.phase_diagram import _sa_rate
+from attnflow.experiments.metastability_stats import initial_angles
 from attnflow.interaction import circle, dense
 
 ROUNDS = 40
@@ -51,18 +51,21 @@ def table(title: str, results: dict, reference: str) -> None:
 
 
 def tangent(x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
-    """P_x A = A - <A, x> x (post-LN), as `_sa_rate` ends."""
+    """P_x A = A - <A, x> x (post-LN)."""
     return output - (output * x).sum(-1, keepdim=True) * x
+
+
+def softmax_velocity(x: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """The baseline: SA post-LN velocity of a batch (B, n, k), beta (B, 1, 1), by torch.softmax."""
+    return tangent(x, torch.softmax(beta * (x @ x.transpose(1, 2)), dim=-1) @ x)
 
 
 def circle_batch(n: int) -> None:
     theta = torch.stack([initial_angles(n, seed) for seed in range(20)])
-    assert torch.equal(circle.angular_velocity("usa", 5.0, theta), batched_velocity(5.0, theta))
     results = measure({
         "circle.angular_velocity on the batch": lambda: circle.angular_velocity("usa", 5.0, theta),
-        "loop over the 20 systems": lambda: [circle.angular_velocity("usa", 5.0, system) for system in theta],
-        "private metastability_stats.batched_velocity": lambda: batched_velocity(5.0, theta)})
-    table(f"### Circle, USA, beta = 5, 20 seeds x n = {n} (equal to the private engine bit for bit)",
+        "loop over the 20 systems": lambda: [circle.angular_velocity("usa", 5.0, system) for system in theta]})
+    table(f"### Circle, USA, beta = 5, 20 seeds x n = {n}",
           results, "circle.angular_velocity on the batch")
 
 
@@ -90,14 +93,14 @@ def dense_phase_diagram(systems: int, d: int) -> None:
     betas = np.linspace(0.0, 8.0, systems)
     column = torch.as_tensor(betas)[:, None, None]
     kernel = lambda: tangent(x, dense.attention("sa", betas, x))  # noqa: E731
-    assert float((kernel() - _sa_rate(x, column)).abs().max()) <= 1e-13
+    assert float((kernel() - softmax_velocity(x, column)).abs().max()) <= 1e-13
     results = measure({
         "dense.attention on the batch (CPU kernel) + P_x": kernel,
         "dense.attention on the batch, blocked PyTorch path + P_x":
             lambda: tangent(x, dense.attention("sa", betas, x, kernel=False)),
         "loop over the systems (CPU kernel) + P_x":
             lambda: [tangent(s, dense.attention("sa", float(b), s)) for b, s in zip(betas, x)],
-        "private phase_diagram._sa_rate": lambda: _sa_rate(x, column)})
+        "plain torch.softmax in tensor operations": lambda: softmax_velocity(x, column)})
     table(f"### Dense SA velocity, n = 32, d = {d}, B = {systems} systems, beta per system",
           results, "dense.attention on the batch (CPU kernel) + P_x")
 
