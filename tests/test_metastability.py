@@ -147,7 +147,7 @@ def test_run_case_small_circle_and_its_figures(tmp_path):
     assert predicted == pytest.approx(math.log(math.sqrt(3000)) / growth_rates(5.0, 2, 3)[2])
     assert 0.5 * predicted < float(numbers.emergence_time_observed) < 2 * predicted
     assert numbers.growth_rate_fitted_per_seed.dims == ("seed", "mode") and numbers.sizes["seed"] == 2
-    assert {"angle", "mode_amplitude"} <= set(run.data_vars)
+    assert {"angle", "snapshot_angle", "mode_amplitude"} <= set(run.data_vars)
     result = section([(numbers, run)], tmp_path, "small", "quick", "small", "intro")
     assert all((tmp_path / name).stat().st_size > 10_000 and figure_written_by_attnflow(tmp_path / name)
                for name in result.figures)
@@ -159,6 +159,22 @@ def test_run_case_small_circle_and_its_figures(tmp_path):
             "growth_rates_fitted"} <= set(row)
     assert row["clusters_found"] == len(row["found_centers"]) == len(row["cluster_masses"]) == 3
     assert row["growth_rates_fitted"] == saved.growth_rate_fitted.values[0].tolist()
+
+
+def test_kept_record_keeps_sampled_trajectories_and_every_angle_at_the_times_read():
+    """The circle run as written: a subset of tokens at every save, all tokens at the (nearest saves to the) times
+    read, each value the run's own; the time read twice is kept once."""
+    from attnflow.experiments.metastability import TRACKED, kept_record
+
+    run = af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(TRACKED + 100, 2, seed=1), 0.02, dt=1e-3,
+                      method="rk4", save_every=2e-3)
+    kept = kept_record(run, (0.0, 0.0115, 0.0115, 0.02))
+    assert kept.sizes["token"] == TRACKED and "x" not in kept
+    np.testing.assert_array_equal(kept.angle.values, run.angle.sel(token=kept.token).values)
+    np.testing.assert_allclose(kept.snapshot_time.values, [0.0, 0.012, 0.02])
+    np.testing.assert_array_equal(kept.snapshot_angle.values,
+                                  run.angle.sel(time=kept.snapshot_time.values).values)
+    assert kept.snapshot_angle.dims == ("snapshot_time", "all_tokens") and kept.sizes["all_tokens"] == TRACKED + 100
 
 
 def test_statistics_points_are_kept_and_reused(tmp_path, monkeypatch):

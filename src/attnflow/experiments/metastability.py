@@ -20,7 +20,8 @@ pairwise inner products at t = 0, the predicted emergence time and T.
 
 The results: `<stem>.nc` over beta (the numbers above; clusters, sites and their masses along `cluster`,
 `site`, `mode_site`, padded with NaN; growth rates along `mode`, per seed along `seed`) and, per beta, the
-main run `<stem>_beta<B>.nc` (seed 0: the angles on the circle, the positions on S², the mode amplitudes).
+main run `<stem>_beta<B>.nc` (seed 0: on the circle the trajectories of TRACKED tokens and every token's angle at
+the times read, `kept_record`; the positions on S²; the mode amplitudes).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ FIT_MODES = 6
 EMERGENCE_LEVEL = 0.5
 READ_AFTER = 2.0  # the first metastable state is read READ_AFTER / gamma_{k*} after the observed emergence
 SATURATION = 0.05  # the linear window ends where the largest amplitude first exceeds it
+TRACKED = 400  # tokens whose whole trajectories a circle run keeps (all tokens at a few times)
 # (beta, n, T, dt, fit seeds) per scale; rk4 with gamma_max dt <= 0.1 (the paper: Euler, dt = 1e-4)
 CIRCLE = {"quick": [(5.0, 20000, 0.6, 2e-3, 6), (7.0, 20000, 0.1, 1e-3, 6)],
           "full": [(5.0, 20000, 0.6, 1e-4, 10), (7.0, 20000, 0.1, 1e-4, 10)]}
@@ -134,7 +136,19 @@ def run_case(beta: float, dim: int, n: int, t_end: float, dt: float, fit_seeds: 
         coords={"beta": beta, "cluster": np.arange(int(found.count)), "site": np.arange(len(basins.sites)),
                 "mode_site": np.arange(len(sites)), "mode": np.arange(1, FIT_MODES + 1), "seed": np.arange(fit_seeds),
                 "k": np.arange(1, KMAX + 1)})
-    return numbers, (ds.drop_vars("x") if dim == 2 else ds)  # on the circle the angles are the state
+    return numbers, (kept_record(ds, (0.0, t_end / 2, float(first["time"]), t_end)) if dim == 2 else ds)
+
+
+def kept_record(run: xr.Dataset, times) -> xr.Dataset:
+    """The main circle run as written: the angles of TRACKED tokens (a fixed random sample, `token` keeps their
+    indices) at every save, every token's angle (`all_tokens`) at the saves nearest `times` (`snapshot_time`:
+    the start, T/2, the first metastable state, T), and the mode amplitudes (all 2 10^4 angles at every save
+    were 24 MB per run, float64 noise that does not compress)."""
+    tokens = np.sort(np.random.default_rng(0).choice(run.sizes["token"], min(TRACKED, run.sizes["token"]),
+                                                      replace=False))
+    snapshots = run["angle"].sel(time=sorted(set(times)), method="nearest").drop_duplicates("time")
+    snapshots = snapshots.rename(time="snapshot_time", token="all_tokens")
+    return run.drop_vars("x").isel(token=tokens).assign(snapshot_angle=snapshots)
 
 
 def rows_of(values: np.ndarray) -> list:

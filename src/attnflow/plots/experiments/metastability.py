@@ -25,8 +25,9 @@ def figures(case: xr.Dataset, run: xr.Dataset) -> dict:
         figure, axes = plt.subplots(1, 2, figsize=(12, 4))
         trajectories(run["time"].values, run["angle"].values, angles, ax=axes[0])
         axes[0].set_title(f"{label}: trajectories, predicted sites (k* = {k_star}, {len(angles)} basins)")
-        middle = run["angle"].sel(time=float(case.t_end) / 2, method="nearest")
-        angle_histogram(middle.values, angles, ax=axes[1], label=f"angles at t = {float(middle['time']):.3g}")
+        middle = run["snapshot_angle"].sel(snapshot_time=float(case.t_end) / 2, method="nearest")
+        angle_histogram(middle.values, angles, ax=axes[1],
+                        label=f"angles at t = {float(middle['snapshot_time']):.3g}")
     else:
         figure, axes = plt.subplots(1, 3, figsize=(15, 4))
         x0 = run["x"].isel(time=0).values
