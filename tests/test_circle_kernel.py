@@ -118,6 +118,15 @@ def test_serial_and_parallel_kernels_agree_bitwise():
     assert np.array_equal(serial, parallel)
 
 
+def test_serial_and_parallel_kernels_are_cached_apart():
+    """Numba indexes its disk cache by function name and signature, not by the `parallel` flag: compiled under one
+    name, the variant cached first was loaded for both and the parallel kernels ran on one thread."""
+    for name in ("moments", "series"):
+        serial, parallel = (circle_kernel.COMPILED[flag][name] for flag in (False, True))
+        assert serial.targetoptions["parallel"] is False and parallel.targetoptions["parallel"] is True
+        assert serial._cache._cache_file._index_name != parallel._cache._cache_file._index_name  # Numba internals
+
+
 def test_thread_override_and_small_work(monkeypatch):
     monkeypatch.setenv(threads.ENVIRONMENT, "2")
     with threads.kernel_threads(10) as count:

@@ -33,6 +33,7 @@ Every kernel is compiled twice: serially and with `parallel=True`; `threads.py` 
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
@@ -195,8 +196,20 @@ def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
-COMPILED = {parallel: {"moments": njit(cache=True, fastmath=False, parallel=parallel)(_moments),
-                       "series": njit(cache=True, fastmath=False, parallel=parallel)(_series)}
+
+
+def _compiled(function, parallel: bool):
+    """`function` compiled by Numba, serially or with `parallel=True`, cached on disk. Numba's cache is indexed
+    by the function's name and signature, not by its flags: compiled twice under one name, whichever variant
+    was cached first would be loaded for both (the parallel kernels then ran serially). The parallel variant is
+    therefore compiled from a copy named `<name>_parallel`."""
+    if parallel:
+        function = types.FunctionType(function.__code__, function.__globals__, f"{function.__name__}_parallel")
+        function.__qualname__ = function.__name__
+    return njit(cache=True, fastmath=False, parallel=parallel)(function)
+
+
+COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel)}
             for parallel in (False, True)}
 
 
