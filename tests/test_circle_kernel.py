@@ -140,15 +140,39 @@ def test_thread_override_and_small_work(monkeypatch):
         assert count == 1
 
 
-def test_the_tuner_keeps_the_faster_choice():
-    tuner = threads._Tuner()
-    for _ in range(2 * threads.WINDOW):  # measuring: 1 thread, then 2 threads twice as fast
+def measure(tuner, parallel_seconds, calls=1000, serial_seconds=1e-4):
+    """Run the tuner's measuring windows with calls of the given costs; the calls it took."""
+    taken = 0
+    while True:
         count, measuring = tuner.choose(2)
         assert measuring
-        tuner.record(count, 1000, 1.0 if count == 1 else 0.5)
+        tuner.record(count, 1000, serial_seconds if count == 1 else parallel_seconds)
+        taken += 1
+        if tuner.measuring is None:
+            return taken
+
+
+def test_the_tuner_keeps_the_faster_choice():
+    tuner = threads._Tuner()
+    assert measure(tuner, 0.5e-4) == 2 * threads.WINDOW  # short calls: WINDOW of each
     assert tuner.choose(2) == (2, False)
     tuner.cost[2] = 3.0  # 2 threads found slower (a busy machine)
     assert tuner.choose(2) == (1, False)
+
+
+def test_the_tuner_measures_long_calls_once_and_ever_more_rarely():
+    """A call longer than WINDOW_SECONDS is a window by itself, and the span between measurements doubles
+    while the same choice keeps winning (a busy machine: the parallel choice is measured rarely)."""
+    tuner = threads._Tuner()
+    spans = []
+    for _ in range(4):
+        assert measure(tuner, parallel_seconds=1.0, serial_seconds=0.1) == 2
+        spans.append(tuner.left)
+        for _ in range(tuner.left):
+            assert tuner.choose(2) == (1, False)
+    assert spans == [threads.EXPLOIT * threads.WINDOW * 2**i for i in range(4)]
+    measure(tuner, parallel_seconds=0.01, serial_seconds=0.1)  # the machine became quiet: back to the base span
+    assert tuner.left == threads.EXPLOIT * threads.WINDOW and tuner.choose(2) == (2, False)
 
 
 def test_moments_of_a_tensor():
@@ -169,3 +193,15 @@ def test_many_modes_against_a_long_double_pairwise_sum(beta):
     expected = torch.from_numpy((-(weights * np.sin(difference)).sum(1) / weights.sum(1)).astype(np.float64))
     assert len(circle.bessel_coefficients(beta)[0]) > 40
     assert relative_error(circle.angular_velocity("sa", beta, theta), expected) <= 1e-13
+
+
+def test_moments_of_points_against_a_long_double_sum():
+    """circle.point_moments (the kernel started from the coordinates, no angles) for one system and a batch."""
+    theta = np.random.default_rng(9).uniform(0, 2 * math.pi, (2, 3001))
+    x = torch.from_numpy(np.stack([np.cos(theta), np.sin(theta)], axis=-1))
+    k = np.arange(1, 11, dtype=np.longdouble)[:, None]
+    for s in range(2):
+        t = theta[s].astype(np.longdouble)
+        expected = (np.cos(k * t).mean(1) + 1j * np.sin(k * t).mean(1)).astype(np.complex128)
+        np.testing.assert_allclose(circle.point_moments(x[s], 10), expected, rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(circle.point_moments(x, 10)[s], circle.point_moments(x[s], 10))

@@ -5,7 +5,8 @@ state, and knows how to move along a geodesic and how to retract a Runge–Kutta
 combination back onto the manifold:
 
 * `CircleFlow`: the angles theta (n,), rate from the Fourier–Bessel engine; the
-  geodesic step theta + h omega is exact and needs no retraction.
+  geodesic step theta + h omega is exact and needs no retraction. It can also `advance` whole blocks of
+  fixed Euler/RK4 steps in compiled code (interaction/circle_steps.py).
 * `TokenFlow`: the tokens (n, d) themselves, rate from the dense engine; the manifold
   (the sphere, or R^d) and its geodesic step, retraction, size and Brownian step are
   those of the model's normalisation scheme (attnflow.normalization). On the sphere,
@@ -23,7 +24,7 @@ import math
 import torch
 
 from . import sphere
-from .interaction import circle, dense, tangent_velocity
+from .interaction import circle, circle_steps, dense, tangent_velocity
 from .model import Model
 
 
@@ -43,6 +44,14 @@ class CircleFlow:
 
     def rate(self, theta):
         return circle.angular_velocity(self.model.kind, self.beta, theta)
+
+    def advance(self, theta, steps, method: str):
+        """theta after fixed steps of sizes `steps` (an array) of `method` in one compiled call (circle_steps),
+        the same bits as the steps taken one at a time; None where that path does not apply (not float64 on
+        the CPU, or a method it does not have)."""
+        if theta.device.type != "cpu" or theta.dtype != torch.float64 or method not in circle_steps.METHODS:
+            return None
+        return circle_steps.advance(self.model.kind, self.beta, theta, steps, method)
 
     def geodesic(self, theta, velocity, h):
         return theta + h * velocity

@@ -31,6 +31,7 @@ from .steppers import dopri5_step, error_ratio, euler_step, magnitude, rk4_step
 
 METHODS = ("euler", "rk4", "dopri5")
 FIXED_STEP = {"euler": euler_step, "rk4": rk4_step}
+BLOCK_STEPS = 100  # fixed steps at most per compiled block (a Ctrl-C or a progress report waits for one block)
 CONTROLLER = IController(order=4)  # dopri5's error estimate is of order 4
 
 
@@ -162,7 +163,7 @@ def simulate(model, x0, t_end: float, dt: float | None = None, method: str = "rk
     try:
         with threads.torch_threads(1 if chosen == "circle" and x.device.type == "cpu" else None):
             if method in FIXED_STEP:
-                stats = loop.fixed(FIXED_STEP[method], flow.encode(x), schedule=schedule,
+                stats = loop.fixed(method, flow.encode(x), schedule=schedule,
                                    generator=torch.Generator().manual_seed(seed), noisy=model.diffusion > 0)
             else:
                 save_times, observe_times = schedule
@@ -299,11 +300,12 @@ class _Loop:
             self.frozen = y.clone()
         return y
 
-    def fixed(self, step, y, *, schedule: Steps, generator: torch.Generator, noisy: bool) -> dict:
-        """Fixed steps k = 1..count of `step` (Euler–Maruyama increments when `noisy`), recording at the
+    def fixed(self, method: str, y, *, schedule: Steps, generator: torch.Generator, noisy: bool) -> dict:
+        """Fixed steps k = 1..count of `method` (Euler–Maruyama increments when `noisy`), recording at the
         schedule's step indices; a terminal event stops its system at the end of the first step at or after
         the crossing plus its delay (within 1e-9 steps, as the schedule's grids), and the run when every
-        system has stopped."""
+        system has stopped. Without noise and events, the steps between recordings run in compiled blocks
+        where the flow can (`blocks`)."""
         resumed = self.recorder.checkpoint
         if resumed is None:
             first = 1
@@ -318,7 +320,10 @@ class _Loop:
                 return {"steps": first - 1, "rejected_steps": 0}
         saves, observes = _Cursor(schedule.save, first - 1), _Cursor(schedule.observe, first - 1)
         k = first - 1
-        for k in range(first, schedule.count + 1):
+        if not noisy and not self.events.events:
+            k, y = self.blocks(method, y, k, schedule=schedule, saves=saves, observes=observes, generator=generator)
+        step = FIXED_STEP[method]
+        for k in range(k + 1, schedule.count + 1):
             h = min(schedule.dt, self.t_end - (k - 1) * schedule.dt)
             systems = self.running(y)
             flow = self.flow if systems is None else self.flow.select(systems)
@@ -336,6 +341,27 @@ class _Loop:
             if stop:
                 break
         return {"steps": k, "rejected_steps": 0}
+
+    def blocks(self, method: str, y, k: int, *, schedule: Steps, saves: _Cursor, observes: _Cursor,
+               generator: torch.Generator) -> tuple[int, torch.Tensor]:
+        """The fixed steps after step k in blocks of at most BLOCK_STEPS, each ending at a recording or earlier,
+        advanced by the flow in one compiled call (`CircleFlow.advance`: the same bits as step by step), while
+        it can; the last step taken and the state then."""
+        advance = getattr(self.flow, "advance", None)
+        while advance is not None and k < schedule.count:
+            until = min([due for due in (saves.peek(), observes.peek()) if due is not None]
+                        + [schedule.count, k + BLOCK_STEPS])
+            taken = np.arange(k + 1, until + 1)
+            moved = advance(y, np.minimum(schedule.dt, self.t_end - (taken - 1) * schedule.dt), method)
+            if moved is None:
+                break
+            y, k = moved, int(until)
+            t = schedule.time(k)
+            if observes.due(k):
+                self.observe(t, y)
+            if saves.due(k):
+                self.save(t, y, step=k, generator=generator.get_state())
+        return k, y
 
     def adaptive(self, y, *, save_times: np.ndarray, observe_times: np.ndarray, first_step: float | None,
                  rtol: float, atol: float, max_steps: int, controller: IController = CONTROLLER) -> dict:

@@ -36,7 +36,7 @@ def _tokens(x) -> torch.Tensor:
 
 def fourier_modes(x, kmax: int) -> np.ndarray:
     """mu_k = (1/n) sum_j e^{-i k theta_j}, k = 1..kmax, for (n, 2) tokens on the circle."""
-    return np.conj(circle.moments(sphere.angles(_tokens(x)), kmax))  # mu_k = conj(m_k): the engine's moments
+    return np.conj(circle.point_moments(_tokens(x), kmax))  # mu_k = conj(m_k): the engine's moments
 
 
 def gegenbauer_sequence(dim: int, t: torch.Tensor):

@@ -6,18 +6,23 @@ per circle velocity made one evaluation 11x slower with two threads than with on
 
 * `ATTNFLOW_NUM_THREADS=k` in the environment: always k threads (the user's override);
 * work below GRAIN per thread (token-modes, ~0.05 ms of one pass): one thread, no parallel region;
-* otherwise the count is chosen by measurement, per calling thread: the kernel runs alternately on one
-  thread and on `min(cores, work / GRAIN)` threads for WINDOW calls each, the faster per unit of work
-  is kept for the next EXPLOIT * WINDOW calls, then both are measured again. A machine that becomes
-  busy (or quiet) is followed within a few hundred calls, and the default is never slower than one
-  thread by more than the share of calls spent measuring the slower choice.
+* otherwise the count is chosen by measurement, per calling thread: the kernel runs on one thread and then
+  on `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are
+  spent: one long call, such as a compiled block of time steps, is a window by itself); the faster per unit
+  of work is kept for the next EXPLOIT * WINDOW calls, a span that doubles (up to MAX_BACKOFF times) each
+  time the same choice wins again, then both are measured again. A machine that becomes busy (or quiet) is
+  followed, and the default is never slower than one thread by more than the measuring windows of the
+  slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing changes.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
-Numba's threading layer is set to "workqueue" (for the whole process) unless NUMBA_THREADING_LAYER says
-otherwise: its workers sleep on a condition variable instead of spinning, and it needs no OpenMP runtime
-next to PyTorch's. Measured on the 2-core machine (benchmarks/RESULTS.md, "busy"), "omp" is within the
-noise of it, quiet and busy; TBB was not installed. Workqueue does not allow two parallel regions at
-once, so a region is entered under a lock, and a thread that finds it taken runs serially.
+Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
+otherwise, with OMP_WAIT_POLICY=passive unless that is set: idle OpenMP workers then sleep instead of spinning.
+Measured on the 2-core machine (one circle velocity, n = 2e4, 2 threads; benchmarks/RESULTS.md, "busy"):
+OpenMP 0.42 ms quiet against 0.65 ms on one thread, workqueue 1.07 ms (its region start costs more than the
+pass); with both cores kept busy by other processes, OpenMP's default spinning waits take 24 ms, passive
+waiting 0.44 ms. (The environment variable is read when Numba first starts its OpenMP runtime, and is seen
+by subprocesses.) Regions are entered under a lock (workqueue does not allow two at once), and a thread
+that finds it taken runs serially.
 """
 
 from __future__ import annotations
@@ -32,39 +37,51 @@ import numba
 
 ENVIRONMENT = "ATTNFLOW_NUM_THREADS"
 GRAIN = 100_000  # token-modes per thread below which one thread is used
-WINDOW = 16  # calls per measurement of one choice
-EXPLOIT = 8  # windows on the faster choice between measurements
+WINDOW = 16  # calls per measurement of one choice (at most)
+WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
+EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
+MAX_BACKOFF = 64  # the span on a choice that keeps winning doubles up to this factor
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 
 _region = threading.Lock()
 
 
 class _Tuner(threading.local):
-    """Per calling thread: the phase of the measure / exploit cycle and the measured cost per unit work."""
+    """Per calling thread: the measure / exploit cycle (module docstring) and the measured cost per unit work."""
 
     def __init__(self):
-        self.calls = 0
         self.cost = {}  # thread count -> seconds per unit work, measured over its last window
-        self.window = [0.0, 0]  # seconds and work so far in the current measuring window
+        self.measuring = 1  # the choice being measured (1, then the parallel count), or None while exploiting
+        self.window = [0.0, 0, 0]  # seconds, work and calls so far in the current measuring window
+        self.left = 0  # calls left on the faster choice before the next measurement
+        self.winner, self.backoff = None, 1
 
     def choose(self, parallel: int) -> tuple[int, bool]:
-        """(count, measuring) for the next call: a window each of 1 and `parallel` threads, then the faster."""
-        phase = self.calls % ((2 + EXPLOIT) * WINDOW)
-        self.calls += 1
-        if phase < 2 * WINDOW:
-            return (1 if phase < WINDOW else parallel), True
-        faster = self.cost.get(parallel, math.inf) < self.cost.get(1, math.inf)
-        return (parallel if faster else 1), False
+        """(count, measuring) for the next call."""
+        if self.measuring is None and self.left == 0:
+            self.measuring = 1
+        if self.measuring is not None:
+            return (1 if self.measuring == 1 else parallel), True
+        self.left -= 1
+        return (parallel if self.cost.get(parallel, math.inf) < self.cost.get(1, math.inf) else 1), False
 
     def record(self, count: int, work: int, seconds: float) -> None:
-        """Add a measuring call; at the end of its window, the window's cost becomes `count`'s cost."""
-        self.window[0] += seconds
-        self.window[1] += work
-        if self.calls % WINDOW == 0:
-            self.cost[count] = self.window[0] / self.window[1]
-            self.window = [0.0, 0]
+        """Add a measuring call; at the end of its window, the window's cost becomes `count`'s cost, and after
+        the parallel window the faster choice is kept (for longer each time it wins again)."""
+        self.window = [self.window[0] + seconds, self.window[1] + work, self.window[2] + 1]
+        if self.window[2] < WINDOW and self.window[0] < WINDOW_SECONDS:
+            return
+        self.cost[count] = self.window[0] / max(self.window[1], 1)
+        self.window = [0.0, 0, 0]
+        if count == 1:
+            self.measuring = "parallel"
+            return
+        winner = count if self.cost[count] < self.cost[1] else 1
+        self.backoff = min(2 * self.backoff, MAX_BACKOFF) if winner == self.winner else 1
+        self.winner, self.measuring, self.left = winner, None, EXPLOIT * WINDOW * self.backoff
 
 
 _tuner = _Tuner()
@@ -90,8 +107,8 @@ def kernel_threads(work: int):
     count, measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
         _tuner.choose(parallel)
     locked = count > 1 and _region.acquire(blocking=False)
-    if not locked:
-        count = 1  # one thread asked for, or another thread is inside a parallel region
+    if count > 1 and not locked:  # another thread is inside a parallel region: this call runs serially
+        count, measuring = 1, False
     try:
         if count > 1:
             numba.set_num_threads(count)

@@ -61,7 +61,7 @@ def _systems(theta: torch.Tensor) -> torch.Tensor:
     return theta if theta.ndim == 2 else theta[None]
 
 
-def _coefficients(kind: str, beta, systems: int):
+def series_coefficients(kind: str, beta, systems: int):
     """(a, b, i0, scale, counts) of the series (module docstring; scale = e^beta for USA, 1 for SA, whose
     factors e^{-beta} cancel): those of `bessel_coefficients` for a shared beta (a float), else (beta of
     `system_betas`, one per system) one row per system, zero beyond its count of modes."""
@@ -91,8 +91,8 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
     if theta.device.type != "cpu" or theta.requires_grad:
         return torch_angular_velocity(kind, beta, theta)
     batch = _systems(theta)
-    a, b, i0, scale, counts = _coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2 else None),
-                                            batch.shape[0])
+    a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2
+                                                                     else None), batch.shape[0])
     angles = batch.detach().to(torch.float64).contiguous()
     omega = torch.empty_like(angles)
     with threads.kernel_threads(angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))) as count:
@@ -108,7 +108,7 @@ def torch_angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor
     evaluates the series (reusing the harmonics when there is a single block)."""
     batch = _systems(theta)
     systems, n = batch.shape
-    a, b, i0, scale, _ = _coefficients(kind, system_betas(beta, systems if theta.ndim == 2 else None), systems)
+    a, b, i0, scale, _ = series_coefficients(kind, system_betas(beta, systems if theta.ndim == 2 else None), systems)
     a, b = (torch.as_tensor(value, dtype=theta.dtype, device=theta.device) for value in (a, b))
     i0, scale = (torch.as_tensor(value, dtype=theta.dtype, device=theta.device).reshape(-1, 1) for value in (i0, scale))
     modes = a.shape[-1]
@@ -151,3 +151,16 @@ def moments(theta: torch.Tensor, count: int) -> np.ndarray:
             re, im = circle_kernel.moments(angles, count, threads_used > 1)
         result = re + 1j * im
     return result if theta.ndim == 2 else result[0]
+
+
+def point_moments(x: torch.Tensor, count: int) -> np.ndarray:
+    """`moments` of tokens given as points x (n, 2) of the circle, or a batch (B, n, 2): on the CPU the kernel's
+    moments pass started from the coordinates (no angles computed), elsewhere `moments` of their angles."""
+    if x.device.type != "cpu":
+        return moments(torch.remainder(torch.atan2(x[..., 1], x[..., 0]), 2 * torch.pi), count)
+    batch = x if x.ndim == 3 else x[None]
+    points = batch.detach().to(torch.float64).transpose(1, 2).contiguous().numpy()
+    with threads.kernel_threads(batch.shape[0] * batch.shape[1] * count) as threads_used:
+        re, im = circle_kernel.point_moments(points, count, threads_used > 1)
+    result = re + 1j * im
+    return result if x.ndim == 3 else result[0]

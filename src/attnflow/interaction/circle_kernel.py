@@ -81,6 +81,17 @@ def _first_harmonics(theta, start, stop, cos1, sin1):
         sin1[j] = 0.0
 
 
+def _point_harmonics(points, start, stop, cos1, sin1):
+    """`_first_harmonics` of tokens given as points (2, n) of the circle: their coordinates themselves."""
+    count = stop - start
+    for j in range(count):
+        cos1[j] = points[0, start + j]
+        sin1[j] = points[1, start + j]
+    for j in range(count, LANES):
+        cos1[j] = 0.0
+        sin1[j] = 0.0
+
+
 def _moment_task(theta, start, stop, count, out_re, out_im):
     """sum_j cos k theta_j and sum_j sin k theta_j, k = 1..count, over tokens [start, stop) of theta (n,)."""
     acc_re = np.zeros((count, LANES))
@@ -114,8 +125,9 @@ def _moment_task(theta, start, stop, count, out_re, out_im):
 
 def _moments(theta, counts, re, im):
     """re[b, k-1] + i im[b, k-1] = m_k of system b, k = 1..counts[b] (0 beyond), for theta (systems, n): a
-    parallel loop over the tasks of all systems, then the task sums added in order."""
-    systems, n = theta.shape
+    parallel loop over the tasks of all systems, then the task sums added in order. (`point_moments`: theta
+    holds points (systems, 2, n) instead.)"""
+    systems, n = theta.shape[0], theta.shape[-1]
     tasks = (n + TASK - 1) // TASK
     sums_re = np.empty((systems * tasks, re.shape[1]))
     sums_im = np.empty((systems * tasks, re.shape[1]))
@@ -198,18 +210,24 @@ _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
 
 
-def _compiled(function, parallel: bool):
-    """`function` compiled by Numba, serially or with `parallel=True`, cached on disk. Numba's cache is indexed
-    by the function's name and signature, not by its flags: compiled twice under one name, whichever variant
-    was cached first would be loaded for both (the parallel kernels then ran serially). The parallel variant is
-    therefore compiled from a copy named `<name>_parallel`."""
-    if parallel:
-        function = types.FunctionType(function.__code__, function.__globals__, f"{function.__name__}_parallel")
-        function.__qualname__ = function.__name__
-    return njit(cache=True, fastmath=False, parallel=parallel)(function)
+def _compiled(function, parallel: bool = False, name: str | None = None, **bound):
+    """`function` compiled by Numba, serially or with `parallel=True`, cached on disk, with the globals `bound`
+    replaced (the same loop over other per-token work). Numba's cache is indexed by the function's name and
+    signature, not by its flags or what it calls: compiled twice under one name, whichever variant was cached
+    first would be loaded for both (the parallel kernels then ran serially). Each variant is therefore compiled
+    from a copy under its own name (`name`, with `_parallel` appended for the parallel one)."""
+    function = getattr(function, "py_func", function)  # the Python function of a compiled one
+    name = (name or function.__name__) + ("_parallel" if parallel else "")
+    copy = types.FunctionType(function.__code__, {**function.__globals__, **bound}, name)
+    copy.__qualname__ = name
+    return njit(cache=True, fastmath=False, parallel=parallel)(copy)
 
 
-COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel)}
+_point_harmonics = njit(cache=True, fastmath=False)(_point_harmonics)
+_point_moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
+COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel),
+                       "point_moments": _compiled(_moments, parallel, "_point_moments",
+                                                  _moment_task=_point_moment_task)}
             for parallel in (False, True)}
 
 
@@ -224,6 +242,14 @@ def moments(theta: np.ndarray, count, parallel: bool = False) -> tuple[np.ndarra
     counts = _broadcast(count, theta.shape[:1], np.int64)
     re, im = np.empty((theta.shape[0], int(counts.max()))), np.empty((theta.shape[0], int(counts.max())))
     COMPILED[parallel]["moments"](theta, counts, re, im)
+    return re, im
+
+
+def point_moments(points: np.ndarray, count: int, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`moments` of tokens given as float64 points of the circle, (systems, 2, n) in C order: the harmonics
+    start from the coordinates (cos theta_j, sin theta_j) themselves, with no angle computed."""
+    re, im = np.empty((points.shape[0], count)), np.empty((points.shape[0], count))
+    COMPILED[parallel]["point_moments"](points, np.full(points.shape[0], count, dtype=np.int64), re, im)
     return re, im
 
 
