@@ -1,18 +1,14 @@
 """Speed on a quiet and on a busy machine (issue 12): the circle velocity and the paper's run.
 
-"Busy" is this benchmark's own load: one busy-loop process per core (each ends by itself after
-LOAD_SECONDS, and is killed when its measurement is done). Measured, as medians (and means) of
-repeated runs:
+"Busy" is this benchmark's own load (`load.py`: one busy-loop process per core). Measured, as medians (and
+means) of repeated runs:
 1. one circle velocity evaluation, beta = 5, n = 2e4 (USA): the fused kernel (`circle_kernel`, threads
    from `attnflow.threads`, and pinned to 1 and 2 threads) against the PyTorch tensor path
    (`circle.torch_angular_velocity`, the path before the kernel) with torch's default threads and with 1;
 2. the kernel on 2 threads under each Numba threading layer (one subprocess per layer);
 3. the paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, `attnflow.simulate` whole, observables
-   every 1e-3): as it is; with the observables' Fourier modes taken from the kernel's moments pass
-   (`circle.moments`, a proposed change to observables.fourier_modes, patched in here); the same with
-   torch on one thread (a proposed change to simulate for the circle engine: its remaining tensor
-   operations, ~2e4 numbers each, open parallel regions that wait ~10 ms for a descheduled thread on a
-   busy machine); and on the PyTorch path over its first BASELINE_STEPS steps (scaled to 6000).
+   every 1e-3): as it is (compiled blocks of steps, `interaction/circle_steps.py`), on one thread, and on the
+   PyTorch path one step at a time over its first BASELINE_STEPS steps (scaled to 6000).
 """
 
 from __future__ import annotations
@@ -29,28 +25,17 @@ import numpy as np
 import torch
 
 import attnflow as af
-from attnflow import observables, threads
+from attnflow import threads
+from attnflow.flow import CircleFlow
 from attnflow.interaction import circle
 
+import load
+from load import busy
+
 BETA, N = 5.0, 20_000
-LOAD_SECONDS = 300
 EVALUATION_SECONDS = 3.0  # each velocity variant is repeated for this long
 RUNS = 2  # paper runs per condition
 BASELINE_STEPS = 300
-
-
-@contextlib.contextmanager
-def busy(processes: int | None = None):
-    """`processes` (default: one per core) pure-Python busy loops, bounded in time, killed on exit."""
-    code = f"import time\nend = time.time() + {LOAD_SECONDS}\nwhile time.time() < end:\n    pass\n"
-    loops = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(processes or os.cpu_count())]
-    try:
-        time.sleep(0.5)  # the loops are running
-        yield
-    finally:
-        for loop in loops:
-            loop.kill()
-            loop.wait()
 
 
 @contextlib.contextmanager
@@ -119,30 +104,23 @@ def paper_run(steps: int | None = None) -> float:
 
 
 @contextlib.contextmanager
-def patched(module, name: str, value):
-    """module.name = value inside the block."""
-    old = getattr(module, name)
-    setattr(module, name, value)
+def patched(owner, name: str, value):
+    """owner.name = value inside the block."""
+    old = getattr(owner, name)
+    setattr(owner, name, value)
     try:
         yield
     finally:
-        setattr(module, name, old)
-
-
-def kernel_fourier_modes(x, kmax: int) -> np.ndarray:
-    """observables.fourier_modes, mu_k = conj(m_k), from the kernel's moments pass (the proposed change)."""
-    return np.conj(circle.moments(af.sphere.angles(torch.as_tensor(x)), kmax))
+        setattr(owner, name, old)
 
 
 def paper_runs() -> dict[str, float]:
-    times = {"kernel": float(np.median([paper_run() for _ in range(RUNS)]))}
-    with patched(observables, "fourier_modes", kernel_fourier_modes):
-        times["kernel, observables by circle.moments"] = float(np.median([paper_run() for _ in range(RUNS)]))
-        with torch_threads(1):
-            times["kernel, observables by circle.moments, torch on 1 thread"] = float(
-                np.median([paper_run() for _ in range(RUNS)]))
-    with patched(circle, "angular_velocity", circle.torch_angular_velocity):
-        times["PyTorch path"] = paper_run(BASELINE_STEPS)
+    times = {"attnflow.simulate (default threads)": float(np.median([paper_run() for _ in range(RUNS)]))}
+    with environment(threads.ENVIRONMENT, "1"):
+        times["attnflow.simulate, ATTNFLOW_NUM_THREADS=1"] = float(np.median([paper_run() for _ in range(RUNS)]))
+    with patched(circle, "angular_velocity", circle.torch_angular_velocity), \
+            patched(CircleFlow, "advance", lambda self, theta, steps, method: None):
+        times["PyTorch path, one step at a time"] = paper_run(BASELINE_STEPS)
     return times
 
 
@@ -152,7 +130,7 @@ def layer_timings(layer: str) -> dict[str, tuple[float, float]]:
             "theta = torch.rand(busy.N, dtype=torch.float64) * 2 * math.pi\n"
             "f = lambda: busy.circle.angular_velocity('usa', busy.BETA, theta)\n"
             "quiet = busy.timings(f)\n"
-            "with busy.busy():\n    loaded = busy.timings(f)\n"
+            "with busy.load.busy():\n    loaded = busy.timings(f)\n"
             "print(json.dumps({'quiet': quiet, 'busy': loaded, 'layer': busy.threads.numba.threading_layer()}))"
             % os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "NUMBA_THREADING_LAYER": layer, threads.ENVIRONMENT: "2"}
@@ -173,7 +151,7 @@ def main() -> None:
         loaded_runs = paper_runs()
     baseline = f"PyTorch path, {torch_default} threads (torch default)"
     print("## Quiet and busy machine (issue 12)\n")
-    print(f"Busy: {os.cpu_count()} busy-loop processes (one per core) started by the benchmark. Threading: "
+    print(f"Busy: {load.DESCRIPTION}. Threading: "
           f"{threads.describe()}. Load average (1 min) at the start: {background:.1f}, at the end: "
           f"{os.getloadavg()[0]:.1f}.\n")
     print(f"### One circle velocity evaluation, beta = {BETA:g}, n = {N} (USA, float64)\n")
@@ -193,7 +171,7 @@ def main() -> None:
     print("\n### The paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, 6000 steps, observables every 1e-3)\n")
     print("| velocity path | quiet | busy | busy / quiet |\n|---|---|---|---|")
     for name in quiet_runs:
-        note = (f" (first {BASELINE_STEPS} steps, x {6000 // BASELINE_STEPS})" if name == "PyTorch path"
+        note = (f" (first {BASELINE_STEPS} steps, x {6000 // BASELINE_STEPS})" if name.startswith("PyTorch")
                 else f" (median of {RUNS} whole runs)")
         print(f"| {name}{note} | {quiet_runs[name]:.2f} s | {loaded_runs[name]:.2f} s | "
               f"{loaded_runs[name] / quiet_runs[name]:.1f} |")

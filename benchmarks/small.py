@@ -7,7 +7,7 @@ before the kernel) against the fused Numba kernel (`interaction/dense_kernel.py`
 2. one RK4 step of `simulate`'s stepper (`steppers.rk4_step` on the dense flow), n = 200;
 3. dense.attention (USA, beta = 5) for n from 200 to 2048: where the serial kernel stops paying
    (dense.KERNEL_MAX_PAIRS).
-The load average at the start is printed: on a shared machine the figures vary with it.
+1 and 2 also on a busy machine (`load.py`). The load average at the start is printed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import attnflow as af
 from attnflow import sphere, steppers
 from attnflow.flow import make_flow
 from attnflow.interaction import dense
+
+import load
 
 REPEATS = 200
 SIZES = (200, 400, 700, 1024, 1448, 2048)
@@ -51,21 +53,26 @@ def main():
     model = af.Model("usa", 5.0, 3)
     flow = make_flow(model, "dense")
     limit = dense.KERNEL_MAX_PAIRS
-    results = {}
-    try:
-        for name, pairs in paths():
-            dense.KERNEL_MAX_PAIRS = pairs
-            results[name] = [measure(lambda: af.velocity(model, x)),
-                             measure(lambda: dense.attention("usa", 5.0, x)),
-                             measure(lambda: steppers.rk4_step(flow, x, 0.01))]
-    finally:
-        dense.KERNEL_MAX_PAIRS = limit
+
+    def calls():
+        results = {}
+        try:
+            for name, pairs in paths():
+                dense.KERNEL_MAX_PAIRS = pairs
+                results[name] = [measure(lambda: af.velocity(model, x)),
+                                 measure(lambda: dense.attention("usa", 5.0, x)),
+                                 measure(lambda: steppers.rk4_step(flow, x, 0.01))]
+        finally:
+            dense.KERNEL_MAX_PAIRS = limit
+        return results
+
+    quiet, loaded = load.quiet_and_busy(calls)
     names = [name for name, _ in paths()]
-    print("### n = 200, d = 3, USA, beta = 5 (median of 200 calls, minimum in brackets)\n")
-    print("| call | " + " | ".join(names) + " |")
-    print("|---|" + "---|" * len(names))
+    print(f"### n = 200, d = 3, USA, beta = 5 (median of {REPEATS} calls, minimum in brackets; {load.DESCRIPTION})\n")
+    print("| call | " + " | ".join(f"{name}, quiet | {name}, busy" for name in names) + " |")
+    print("|---|" + "---|" * 2 * len(names))
     for index, label in enumerate(("af.velocity", "dense.attention", "one RK4 step (4 velocities)")):
-        print(row(label, [results[name][index] for name in names]))
+        print(row(label, [figures[name][index] for name in names for figures in (quiet, loaded)]))
     print("\n### dense.attention, USA, beta = 5, d = 3: crossover\n")
     print("| n | PyTorch blocked path | Numba kernel | kernel / PyTorch |")
     print("|---|---|---|---|")

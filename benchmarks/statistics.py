@@ -22,7 +22,10 @@ from attnflow.experiments.metastability_stats import first_metastable_states, in
 from attnflow.interaction import circle
 from attnflow.spectrum import bessel_coefficients
 
+import load
+
 BETA = 5.0
+LARGE_SEEDS = 2  # seeds of the n = 10^6 point measured (the point's time is 20 x their mean)
 
 
 def plain_velocity(beta: float, theta: torch.Tensor) -> torch.Tensor:
@@ -63,20 +66,28 @@ def main() -> None:
     torch.set_num_threads(1)  # as the experiment runs it
     theta = torch.stack([initial_angles(1_000_000, 0)])
     torch.testing.assert_close(library_velocity(theta), plain_velocity(BETA, theta), rtol=1e-10, atol=1e-9)
-    ours, plain = timed(lambda: library_velocity(theta)), timed(lambda: plain_velocity(BETA, theta))
+    velocities = lambda: (timed(lambda: library_velocity(theta)), timed(lambda: plain_velocity(BETA, theta)))  # noqa
+    (ours, plain), (ours_busy, plain_busy) = load.quiet_and_busy(velocities)
     batch = torch.stack([initial_angles(20_000, s) for s in range(20)])
-    point = timed(lambda: first_metastable_states(BETA, batch, 8))[0]
+    point, point_busy = load.quiet_and_busy(lambda: timed(lambda: first_metastable_states(BETA, batch, 8))[0])
+    start = time.perf_counter()
+    for seed in range(LARGE_SEEDS):  # as run_point runs n = 10^6: one seed per batch
+        first_metastable_states(BETA, torch.stack([initial_angles(1_000_000, seed)]), 8)
+    large = (time.perf_counter() - start) / LARGE_SEEDS
     torch.set_num_threads(torch_threads)
     print("## Statistics of the first metastable state (batched circle velocity; torch on one thread)\n")
     print(f"One velocity evaluation, beta = {BETA:g}, 1 seed x 10^6 tokens "
-          f"({len(bessel_coefficients(BETA)[0])} harmonics):\n")
-    print("| implementation | wall | of which kernel time | ratio to attnflow |\n|---|---|---|---|")
-    print(f"| attnflow (circle.angular_velocity, fused kernel, {threads.describe()}) | {ours[0]:.3f} s | "
-          f"{ours[1]:.3f} s | 1 |")
-    print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s | {plain[1]:.3f} s | "
-          f"{plain[0] / ours[0]:.1f} |\n")
+          f"({len(bessel_coefficients(BETA)[0])} harmonics), best of 3 (wall, and the kernel (system) CPU time); "
+          f"{load.DESCRIPTION}:\n")
+    print("| implementation | quiet | busy | ratio to attnflow, quiet / busy |\n|---|---|---|---|")
+    print(f"| attnflow (circle.angular_velocity, fused kernel, {threads.describe()}) | {ours[0]:.3f} s ({ours[1]:.3f} s) "
+          f"| {ours_busy[0]:.3f} s ({ours_busy[1]:.3f} s) | 1 |")
+    print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s ({plain[1]:.3f} s) | {plain_busy[0]:.3f} s "
+          f"({plain_busy[1]:.3f} s) | {plain[0] / ours[0]:.1f} / {plain_busy[0] / ours_busy[0]:.1f} |\n")
     print(f"One (beta = 5, n = 2e4) point of 20 seeds integrated to its first metastable state by attnflow.simulate "
-          f"(best of 3): {point:.1f} s.\n")
+          f"(best of 3): {point:.1f} s quiet, {point_busy:.1f} s busy.\n")
+    print(f"The n = 10^6 point (20 seeds, one per batch as `run_point` runs them): {large:.1f} s per seed measured "
+          f"over {LARGE_SEEDS} seeds, so {20 * large / 60:.1f} min for the point (quiet).\n")
 
 
 if __name__ == "__main__":
