@@ -205,3 +205,13 @@ def test_moments_of_points_against_a_long_double_sum():
         expected = (np.cos(k * t).mean(1) + 1j * np.sin(k * t).mean(1)).astype(np.complex128)
         np.testing.assert_allclose(circle.point_moments(x[s], 10), expected, rtol=0, atol=1e-15)
         np.testing.assert_array_equal(circle.point_moments(x, 10)[s], circle.point_moments(x[s], 10))
+
+
+def test_the_tuner_drops_a_parallel_choice_that_stalls():
+    """Kept after a lucky window, the parallel choice is given up once its calls cost more than one thread's."""
+    tuner = threads._Tuner()
+    measure(tuner, parallel_seconds=0.5e-4)  # quiet windows: 2 threads twice as fast
+    assert tuner.choose(2) == (2, False)
+    for _ in range(3):  # then every call stalls
+        tuner.watch(2, 1000, 4e-3)
+    assert tuner.choose(2) == (1, False)

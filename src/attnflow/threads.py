@@ -10,9 +10,11 @@ per circle velocity made one evaluation 11x slower with two threads than with on
   on `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are
   spent: one long call, such as a compiled block of time steps, is a window by itself); the faster per unit
   of work is kept for the next EXPLOIT * WINDOW calls, a span that doubles (up to MAX_BACKOFF times) each
-  time the same choice wins again, then both are measured again. A machine that becomes busy (or quiet) is
-  followed, and the default is never slower than one thread by more than the measuring windows of the
-  slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing changes.
+  time the same choice wins again, then both are measured again. The calls on a kept parallel choice are
+  timed too: once they cost more than one thread did, one thread is kept for the rest of the span. A machine
+  that becomes busy (or quiet) is followed, and the default is never slower than one thread by more than the
+  measuring windows of the slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing
+  changes.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
@@ -58,6 +60,7 @@ class _Tuner(threading.local):
         self.window = [0.0, 0, 0]  # seconds, work and calls so far in the current measuring window
         self.left = 0  # calls left on the faster choice before the next measurement
         self.winner, self.backoff = None, 1
+        self.kept = [0.0, 0]  # seconds and work of the calls on the kept parallel choice in this span
 
     def choose(self, parallel: int) -> tuple[int, bool]:
         """(count, measuring) for the next call."""
@@ -82,6 +85,15 @@ class _Tuner(threading.local):
         winner = count if self.cost[count] < self.cost[1] else 1
         self.backoff = min(2 * self.backoff, MAX_BACKOFF) if winner == self.winner else 1
         self.winner, self.measuring, self.left = winner, None, EXPLOIT * WINDOW * self.backoff
+        self.kept = [0.0, 0]
+
+    def watch(self, count: int, work: int, seconds: float) -> None:
+        """Add a call on the kept parallel choice: once its calls so far (at least WINDOW_SECONDS of them) cost
+        more per unit work than one thread did, one thread is kept instead for the rest of the span (a machine
+        that became busy, or a window that missed the stalls of a descheduled thread)."""
+        self.kept = [self.kept[0] + seconds, self.kept[1] + work]
+        if self.kept[0] >= WINDOW_SECONDS and self.kept[0] / max(self.kept[1], 1) > self.cost.get(1, math.inf):
+            self.cost[count], self.winner, self.backoff = self.kept[0] / max(self.kept[1], 1), 1, 1
 
 
 _tuner = _Tuner()
@@ -116,6 +128,8 @@ def kernel_threads(work: int):
         yield count
         if measuring:
             _tuner.record(count, work, time.perf_counter() - start)
+        elif count > 1 and fixed is None:
+            _tuner.watch(count, work, time.perf_counter() - start)
     finally:
         if locked:
             _region.release()

@@ -29,7 +29,8 @@ from ..errors import check, check_real
 from . import dense_kernel
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
-KERNEL_MAX_PAIRS = 2**20  # n^2 up to which the CPU kernel is used (benchmarks/small.py measures the crossover)
+KERNEL_MAX_PAIRS = 2**18  # n^2 up to which the serial CPU kernel is used: benchmarks/small.py, crossover n ~ 300
+# on an idle 2-core machine against the 2-threaded blocked path, far above it on a busy one (n <= 512 here)
 
 
 def block_rows(n: int, element_size: int, memory_budget: int) -> int:
