@@ -129,14 +129,14 @@ def test_serial_and_parallel_kernels_are_cached_apart():
 
 def test_thread_override_and_small_work(monkeypatch):
     monkeypatch.setenv(threads.ENVIRONMENT, "2")
-    with threads.kernel_threads(10) as count:
+    with threads.kernel_threads(10, "test") as count:
         assert count == min(2, threads.numba.config.NUMBA_NUM_THREADS)
     monkeypatch.setenv(threads.ENVIRONMENT, "x")
     with pytest.raises(ParameterError, match=threads.ENVIRONMENT):
-        with threads.kernel_threads(10):
+        with threads.kernel_threads(10, "test"):
             pass
     monkeypatch.delenv(threads.ENVIRONMENT)
-    with threads.kernel_threads(threads.GRAIN - 1) as count:
+    with threads.kernel_threads(threads.GRAIN - 1, "test") as count:
         assert count == 1
 
 

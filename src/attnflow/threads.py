@@ -51,8 +51,8 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 _region = threading.Lock()
 
 
-class _Tuner(threading.local):
-    """Per calling thread: the measure / exploit cycle (module docstring) and the measured cost per unit work."""
+class _Tuner:
+    """Per calling thread and kernel: the measure / exploit cycle (module docstring) and the measured cost per unit work."""
 
     def __init__(self):
         self.cost = {}  # thread count -> seconds per unit work, measured over its last window
@@ -96,7 +96,17 @@ class _Tuner(threading.local):
             self.cost[count], self.winner, self.backoff = self.kept[0] / max(self.kept[1], 1), 1, 1
 
 
-_tuner = _Tuner()
+class _Tuners(threading.local):
+    """Per calling thread, one tuner per kernel: kernels differ in their cost per unit work."""
+
+    def __init__(self):
+        self.by_kernel = {}
+
+    def get(self, kernel: str) -> _Tuner:
+        return self.by_kernel.setdefault(kernel, _Tuner())
+
+
+_tuners = _Tuners()
 
 
 def requested() -> int | None:
@@ -111,13 +121,14 @@ def requested() -> int | None:
 
 
 @contextlib.contextmanager
-def kernel_threads(work: int):
-    """Yield the number of threads for a kernel call of `work` units (token-modes) and run the block with
-    Numba set to it; a measuring call's wall time goes to the tuner (module docstring)."""
+def kernel_threads(work: int, kernel: str):
+    """Yield the number of threads for a call of the kernel named `kernel` on `work` units (token-modes) and run
+    the block with Numba set to it; the call's wall time goes to that kernel's tuner (module docstring)."""
     fixed = requested()
     parallel = min(numba.config.NUMBA_NUM_THREADS, max(1, work // GRAIN))
+    tuner = _tuners.get(kernel)
     count, measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
-        _tuner.choose(parallel)
+        tuner.choose(parallel)
     locked = count > 1 and _region.acquire(blocking=False)
     if count > 1 and not locked:  # another thread is inside a parallel region: this call runs serially
         count, measuring = 1, False
@@ -127,9 +138,9 @@ def kernel_threads(work: int):
         start = time.perf_counter()
         yield count
         if measuring:
-            _tuner.record(count, work, time.perf_counter() - start)
+            tuner.record(count, work, time.perf_counter() - start)
         elif count > 1 and fixed is None:
-            _tuner.watch(count, work, time.perf_counter() - start)
+            tuner.watch(count, work, time.perf_counter() - start)
     finally:
         if locked:
             _region.release()

@@ -95,7 +95,8 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
                                                                      else None), batch.shape[0])
     angles = batch.detach().to(torch.float64).contiguous()
     omega = torch.empty_like(angles)
-    with threads.kernel_threads(angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))) as count:
+    work = angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))
+    with threads.kernel_threads(work, "circle velocity") as count:
         circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts)
     omega = omega.to(theta.dtype)
     return omega if theta.ndim == 2 else omega[0]
@@ -147,7 +148,7 @@ def moments(theta: torch.Tensor, count: int) -> np.ndarray:
         result = (torch.cos(phase).mean(2) + 1j * torch.sin(phase).mean(2)).cpu().numpy().astype(np.complex128)
     else:
         angles = batch.detach().to(torch.float64).contiguous().numpy()
-        with threads.kernel_threads(batch.numel() * count) as threads_used:
+        with threads.kernel_threads(batch.numel() * count, "circle moments") as threads_used:
             re, im = circle_kernel.moments(angles, count, threads_used > 1)
         result = re + 1j * im
     return result if theta.ndim == 2 else result[0]
@@ -160,7 +161,7 @@ def point_moments(x: torch.Tensor, count: int) -> np.ndarray:
         return moments(torch.remainder(torch.atan2(x[..., 1], x[..., 0]), 2 * torch.pi), count)
     batch = x if x.ndim == 3 else x[None]
     points = batch.detach().to(torch.float64).transpose(1, 2).contiguous().numpy()
-    with threads.kernel_threads(batch.shape[0] * batch.shape[1] * count) as threads_used:
+    with threads.kernel_threads(batch.shape[0] * batch.shape[1] * count, "circle moments") as threads_used:
         re, im = circle_kernel.point_moments(points, count, threads_used > 1)
     result = re + 1j * im
     return result if x.ndim == 3 else result[0]

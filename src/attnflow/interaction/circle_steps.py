@@ -99,7 +99,7 @@ def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str
     work = [np.empty_like(angles) for _ in range(1 if method == "euler" else 5)]
     steps = np.ascontiguousarray(steps, dtype=np.float64)
     evaluations = len(steps) * (1 if method == "euler" else 4)
-    with threads.kernel_threads(int(counts.sum()) * n * evaluations) as count:
+    with threads.kernel_threads(int(counts.sum()) * n * evaluations, f"circle {method} steps") as count:
         COMPILED[count > 1][method](angles, steps, a, b, i0, scale, counts, kind == "sa", re, im, *work)
     result = torch.from_numpy(angles)
     return result if theta.ndim == 2 else result[0]
