@@ -1,0 +1,200 @@
+"""Stationary states of the noisy USA dynamics, their free energy and stability, by continuation in D
+(docs/science.md §6).
+
+A state that depends on x only through t = <x, e> (a zonal state: on the circle, an even function of the
+angle) has the moments m_k = integral P_k(t) rho dsigma, P_k = C_k^{((d-2)/2)} / C_k^{((d-2)/2)}(1) (cos k theta on
+the circle), and by Funk–Hecke its potential is Phi[rho] = lambda_0 + sum_k lambda_k N_k m_k P_k(t) (N_k the
+dimension of the degree-k harmonics, 2 on the circle). The stationary states rho = e^{Phi/D} / Z are the
+fixed points
+  m_k = <P_k>_{rho(m, D)},   rho(m, D) proportional to exp( sum_k lambda_k N_k m_k P_k(t) / D ),
+and at such a point the free energy relative to the uniform state is
+  F(rho) - F(uniform) = psi(m) = (1/2) sum_k lambda_k N_k m_k^2 - D log Z(m),   Z(m) = <e^{sum_k ...}>_sigma.
+F(rho) = min over a of [D integral rho log rho - sum_k lambda_k N_k (a_k m_k(rho) - a_k^2 / 2)], so the
+local minima of F (the stable states, among zonal perturbations) are those of psi: the stationary state is
+stable iff I - (1/D) S^{1/2} C S^{1/2} is positive definite, C the covariance of the P_k under rho,
+S = diag(lambda_k N_k). At m = 0 this is 1 - lambda_k / D > 0: the threshold D_# = lambda_1 of `noise`.
+
+Averages are Gauss–Jacobi sums in t with the weight (1 - t^2)^{(d-3)/2} of the marginal of sigma (QUADRATURE
+nodes; spectrally accurate while the state is smooth). The branch of states born at D_# is followed by
+pseudo-arclength continuation in (m, D / D_#): above beta_* it first bends to D > D_# (a discontinuous
+transition) and folds back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import brentq
+from scipy.special import roots_jacobi
+
+from .. import spectrum
+from ..errors import ParameterError, check, check_integer, check_positive, check_real
+from .basins import harmonic_dimension
+from .noise import critical_diffusion
+
+QUADRATURE = 512  # Gauss–Jacobi nodes in t
+TOLERANCE = 1e-12  # Newton: largest fixed-point residual |<P_k> - m_k|
+MAX_NEWTON = 30
+
+
+@dataclass(frozen=True)
+class Zonal:
+    """The quadrature and the kernel's coefficients of zonal states on S^{dim-1} at inverse temperature beta."""
+
+    beta: float
+    dim: int
+    modes: int
+
+    def __post_init__(self):
+        alpha = (self.dim - 3) / 2
+        t, w = roots_jacobi(QUADRATURE, alpha, alpha)
+        k = np.arange(1, self.modes + 1)
+        object.__setattr__(self, "weights", w / w.sum())
+        object.__setattr__(self, "legendre", _normalized_gegenbauer(self.modes, self.dim, t))  # (modes, nodes)
+        object.__setattr__(self, "strength", spectrum.funk_hecke_factor(self.beta, self.dim, self.modes)
+                           * harmonic_dimension(k, self.dim))  # lambda_k N_k
+
+    def density(self, m: np.ndarray, diffusion: float) -> tuple[np.ndarray, float]:
+        """rho(m, D) at the nodes (against sigma, integrating to 1) and log Z(m)."""
+        exponent = (self.strength * m) @ self.legendre / diffusion
+        top = exponent.max()
+        z = self.weights @ np.exp(exponent - top)
+        return np.exp(exponent - top) / z, float(top + np.log(z))
+
+    def residual(self, m, diffusion):
+        """<P_k>_rho - m_k, the covariance matrix C of the P_k under rho, and rho."""
+        rho, _ = self.density(m, diffusion)
+        mean = self.legendre @ (self.weights * rho)
+        centred = self.legendre - mean[:, None]
+        covariance = (centred * (self.weights * rho)) @ centred.T
+        return mean - m, covariance, rho
+
+    def free_energy(self, m, diffusion) -> float:
+        """psi(m) = F(rho) - F(uniform) at a stationary state (module docstring)."""
+        return float(0.5 * self.strength @ m**2 - diffusion * self.density(m, diffusion)[1])
+
+    def stable(self, covariance, diffusion) -> bool:
+        root = np.sqrt(self.strength)
+        return bool(np.linalg.eigvalsh(np.eye(self.modes) - root[:, None] * covariance * root / diffusion).min() > 0)
+
+
+def _normalized_gegenbauer(modes: int, dim: int, t: np.ndarray) -> np.ndarray:
+    """P_1..P_modes at t by (k + d - 2) P_{k+1} = (2k + d - 2) t P_k - k P_{k-1} (cos k theta for d = 2)."""
+    values = np.empty((modes + 1, len(t)))
+    values[0], values[1] = 1.0, t
+    for k in range(1, modes):
+        values[k + 1] = ((2 * k + dim - 2) * t * values[k] - k * values[k - 1]) / (k + dim - 2)
+    return values[1:]
+
+
+def default_modes(beta: float) -> int:
+    """Harmonics kept: lambda_k ~ e^{-k^2 / (2 beta)}, so a few sqrt(beta) widths past the first."""
+    return int(min(64, 12 + 3 * np.sqrt(beta) * 3))
+
+
+def _zonal(beta, dim, modes) -> Zonal:
+    beta = check_real("beta", beta, 0.0)
+    check(beta > 0, "beta", beta, "a number > 0 (at beta = 0 only the first harmonic interacts)")
+    dim = check_integer("dim", dim, 2)
+    modes = default_modes(beta) if modes is None else check_integer("modes", modes, 1)
+    return Zonal(beta, dim, modes)
+
+
+def stationary_state(beta: float, dim: int, diffusion: float, m0, modes: int | None = None) -> np.ndarray:
+    """The moments m (k = 1..modes) of the zonal stationary state reached by Newton's method from m0 at noise
+    D = `diffusion` (USA); raises if Newton does not converge."""
+    zonal = _zonal(beta, dim, modes)
+    diffusion = check_positive("diffusion", diffusion)
+    m = np.zeros(zonal.modes)
+    m[:min(len(np.atleast_1d(m0)), zonal.modes)] = np.atleast_1d(m0)[:zonal.modes]
+    for _ in range(MAX_NEWTON):
+        g, covariance, _ = zonal.residual(m, diffusion)
+        if np.abs(g).max() < TOLERANCE:
+            return m
+        jacobian = covariance * zonal.strength / diffusion - np.eye(zonal.modes)
+        m = m - np.linalg.solve(jacobian, g)
+    raise ParameterError("m0", "a start", f"one from which Newton's method reaches a stationary state at D = "
+                                          f"{diffusion:g} (within {MAX_NEWTON} steps)")
+
+
+def stationary_branch(beta: float, dim: int, modes: int | None = None, d_min: float = 0.5, step: float = 0.05,
+                      max_points: int = 2000) -> xr.Dataset:
+    """The branch of zonal stationary states born from the uniform state at D_#, followed by pseudo-arclength
+    continuation in (m, D / D_#) until D < d_min D_# (USA; module docstring). Along `point`: diffusion D,
+    the moments m (`mode`), the order parameter |m_1|, the free energy relative to the uniform state, and
+    whether the state is stable."""
+    zonal = _zonal(beta, dim, modes)
+    d_min = check_positive("d_min", d_min)
+    threshold = critical_diffusion(beta, dim)
+
+    def equations(u):
+        m, diffusion = u[:-1], u[-1] * threshold
+        g, covariance, _ = zonal.residual(m, diffusion)
+        jacobian_m = covariance * zonal.strength / diffusion - np.eye(zonal.modes)
+        jacobian_d = -(covariance @ (zonal.strength * m)) / diffusion**2 * threshold  # d/d(D / D_#)
+        return g, np.column_stack([jacobian_m, jacobian_d]), covariance
+
+    def correct(predicted, tangent):
+        u = predicted.copy()
+        for _ in range(MAX_NEWTON):
+            g, jacobian, covariance = equations(u)
+            if np.abs(g).max() < TOLERANCE and abs(tangent @ (u - predicted)) < TOLERANCE:
+                return u, covariance
+            system = np.vstack([jacobian, tangent])
+            u = u - np.linalg.solve(system, np.append(g, tangent @ (u - predicted)))
+        return None, None
+
+    u = np.zeros(zonal.modes + 1)
+    u[-1] = 1.0
+    tangent = np.zeros_like(u)
+    tangent[0] = 1.0
+    points = []
+    ds = step
+    while len(points) < max_points and u[-1] >= d_min:
+        candidate, covariance = correct(u + ds * tangent, tangent)
+        if candidate is None or not 0 < candidate[-1] or abs(candidate[0]) >= 1:
+            ds /= 2
+            check(ds > 1e-8, "beta", beta, "a value whose stationary branch the continuation can follow")
+            continue
+        tangent = (candidate - u) / np.linalg.norm(candidate - u)
+        u, ds = candidate, min(step, 1.5 * ds)
+        diffusion = u[-1] * threshold
+        points.append((diffusion, u[:-1].copy(), zonal.free_energy(u[:-1], diffusion),
+                       zonal.stable(covariance, diffusion)))
+    diffusion, m, energy, stable = (np.array(column) for column in zip(*points))
+    return xr.Dataset(
+        {"diffusion": ("point", diffusion), "moment": (("point", "mode"), m),
+         "order_parameter": ("point", np.abs(m[:, 0])), "free_energy": ("point", energy),
+         "stable": ("point", stable)},
+        coords={"point": np.arange(len(diffusion)), "mode": np.arange(1, zonal.modes + 1)},
+        attrs={"beta": float(beta), "dim": int(dim), "critical_diffusion": threshold, "kind": "usa",
+               "description": "zonal stationary states of the noisy USA dynamics (docs/science.md §6)"})
+
+
+def first_order_diffusion(beta: float, dim: int, modes: int | None = None) -> float:
+    """D_c: the noise at which the stable clustered branch's free energy equals the uniform state's; D_# for a
+    continuous transition (the branch then has F < 0 for every D < D_#), above D_# for a discontinuous one."""
+    branch = stationary_branch(beta, dim, modes)
+    threshold = branch.attrs["critical_diffusion"]
+    stable = branch.stable.values & (branch.order_parameter.values > 1e-3)
+    energy, diffusion = branch.free_energy.values, branch.diffusion.values
+    crossing = np.flatnonzero(stable[1:] & stable[:-1] & (np.sign(energy[1:]) != np.sign(energy[:-1])))
+    if not len(crossing) or branch.diffusion.max() <= threshold * (1 + 1e-9):
+        return threshold
+    i = int(crossing[0])
+    return _energy_root(beta, dim, modes, branch, i)
+
+
+def _energy_root(beta, dim, modes, branch, i) -> float:
+    """The root of psi along the stable branch between its points i and i + 1 (Newton from the nearer point)."""
+    zonal = _zonal(beta, dim, modes)
+    d0, d1 = branch.diffusion.values[i], branch.diffusion.values[i + 1]
+    m0, m1 = branch.moment.values[i], branch.moment.values[i + 1]
+
+    def energy(d):
+        start = m0 if abs(d - d0) < abs(d - d1) else m1
+        return zonal.free_energy(stationary_state(beta, dim, d, start, zonal.modes), d)
+
+    return float(brentq(energy, min(d0, d1), max(d0, d1), xtol=1e-13 * max(d0, d1)))
