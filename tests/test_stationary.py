@@ -1,0 +1,86 @@
+"""Stationary states with noise (attnflow.theory.stationary): the fixed-point equation, zero flux of the PDE
+computed independently (direct quadrature of the convolution), the continuous / discontinuous dichotomy at
+beta_* found by the continuation (which never uses beta_*), and the circle PDE's dynamics."""
+
+import numpy as np
+import pytest
+
+import attnflow as af
+from attnflow.pde import solve
+from attnflow.theory import noise, stationary
+
+GRID = 48  # the states at beta = 4, D ~ D_# are smooth: 48 points resolve them to rounding
+
+
+def circle_density(m, beta, diffusion, theta):
+    """rho (against d theta / 2 pi) of the circle state with moments m: e^{Phi / D} normalised on the grid."""
+    k = np.arange(1, len(m) + 1)
+    strength = 2 * af.spectrum.funk_hecke_factor(beta, 2, len(m))  # lambda_k N_k, N_k = 2
+    exponent = (strength * m) @ np.cos(np.outer(k, theta)) / diffusion
+    rho = np.exp(exponent - exponent.max())
+    return rho / rho.mean()
+
+
+def test_branch_points_solve_the_fixed_point_equation_and_have_zero_flux():
+    """At every tenth point: |<P_k> - m_k| <= 1e-10; on the circle the flux D rho' - rho Phi' of the mean-field
+    equation vanishes, with Phi = (1/beta) integral e^{beta cos(theta - phi)} rho(phi) dphi / 2 pi by a direct
+    sum (not the moments)."""
+    branch = stationary.stationary_branch(4.0, 2)
+    zonal = stationary.Zonal(4.0, 2, branch.sizes["mode"])
+    theta = np.linspace(0, 2 * np.pi, 512, endpoint=False)
+    for point in range(0, branch.sizes["point"], 10):
+        m, diffusion = branch.moment.values[point], float(branch.diffusion[point])
+        assert np.abs(zonal.residual(m, diffusion)[0]).max() <= 1e-10
+        rho = circle_density(m, 4.0, diffusion, theta)
+        difference = theta[:, None] - theta[None, :]
+        potential = (np.exp(4.0 * np.cos(difference)) @ rho) / len(theta) / 4.0
+        slope = (-4.0 * np.sin(difference) * np.exp(4.0 * np.cos(difference)) @ rho) / len(theta) / 4.0
+        derivative = np.real(np.fft.ifft(1j * np.fft.fftfreq(512, 1 / 512) * np.fft.fft(rho)))
+        flux = diffusion * derivative - rho * slope
+        assert np.abs(flux).max() <= 1e-9 * np.abs(rho * slope).max() + 1e-12, point
+        assert np.isfinite(potential).all()
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_the_branch_bends_back_above_beta_star_only(dim):
+    """A fold (states with D > D_#, unstable near the uniform state) exactly above beta_*: the dichotomy of
+    noise.transition_kind, found here by the continuation alone."""
+    star = noise.transition_beta(dim)
+    for beta in (0.95 * star, 1.05 * star):
+        branch = stationary.stationary_branch(beta, dim)
+        excess = float(branch.diffusion.max()) / branch.attrs["critical_diffusion"] - 1
+        assert (excess > 1e-6) == (noise.transition_kind(beta, dim) == "discontinuous"), (beta, excess)
+        assert bool(branch.stable[0]) == (excess < 0)  # born stable (supercritical) or unstable (subcritical)
+
+
+def test_first_order_diffusion_is_where_the_clustered_state_ties_with_uniform():
+    beta = 4.0
+    branch = stationary.stationary_branch(beta, 2)
+    threshold, fold = branch.attrs["critical_diffusion"], float(branch.diffusion.max())
+    critical = stationary.first_order_diffusion(beta, 2)
+    assert threshold < critical < fold
+    m = stationary.stationary_state(beta, 2, critical, branch.moment.values[-1])
+    assert abs(stationary.Zonal(beta, 2, len(m)).free_energy(m, critical)) < 1e-10 * threshold
+    assert m[0] > 0.5  # the clustered state, not the uniform one
+    assert stationary.first_order_diffusion(1.0, 2) == noise.critical_diffusion(1.0, 2)
+
+
+def test_hysteresis_in_the_circle_pde():
+    """beta = 4 > beta_*, D between D_# and D_c: a perturbed clustered stationary state returns to it, and a
+    near-uniform start decays to uniform (both are stable: the loop of a first-order transition)."""
+    beta = 4.0
+    threshold = noise.critical_diffusion(beta, 2)
+    diffusion = 1.03 * threshold
+    branch = stationary.stationary_branch(beta, 2)
+    clustered = stationary.stationary_state(beta, 2, diffusion, branch.moment.values[-1])
+    theta = (np.arange(GRID) + 0.5) * 2 * np.pi / GRID
+    rho = circle_density(clustered, beta, diffusion, theta) * (1 + 0.02 * np.cos(2 * theta))
+    model = af.Model("usa", beta, 2, diffusion=diffusion)
+    run = solve(model, rho / rho.sum() / (2 * np.pi / GRID), 6.0, method="spectral", kmax=1)
+    assert abs(float(run.mode_amplitude.isel(obs_time=-1, mode=0)) - clustered[0]) < 1e-3
+    near_uniform = 1 + 0.05 * np.cos(theta)
+    run = solve(model, near_uniform / near_uniform.sum() / (2 * np.pi / GRID), 6.0, method="spectral", kmax=1)
+    amplitude = run.mode_amplitude.isel(mode=0).values  # decays at the linear rate with noise (< 0)
+    rate = noise.growth_rates(beta, 2, 1, diffusion=diffusion)[0]
+    assert rate < 0 and np.all(np.diff(amplitude) < 0)
+    assert amplitude[-1] == pytest.approx(amplitude[0] * np.exp(rate * 6.0), rel=0.02)
