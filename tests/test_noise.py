@@ -67,3 +67,23 @@ def test_transition_kind_and_bad_input():
     assert math.isfinite(noise.critical_diffusion(900.0, 3, scaled=True))
     with pytest.raises(ParameterError, match="beta"):
         noise.critical_diffusion(900.0, 3)
+
+
+def test_the_noise_command(tmp_path):
+    """`attnflow noise`: the thresholds printed, the diagram drawn, the branch written; bad beta exits 2."""
+    import subprocess
+    import sys
+
+    import attnflow as af
+
+    command = [sys.executable, "-c", "from attnflow.cli import main; main()", "noise", "--beta", "4", "--dim", "3",
+               "--plot", str(tmp_path / "d.png"), "--data", str(tmp_path / "b.nc")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout + done.stderr  # the console reports on stderr
+    assert "discontinuous" in printed and f"{noise.transition_beta(3):.10g}" in printed
+    branch = af.load(tmp_path / "b.nc")
+    assert branch.attrs["critical_diffusion"] == pytest.approx(noise.critical_diffusion(4.0, 3))
+    assert (tmp_path / "d.png").stat().st_size > 10_000
+    bad = subprocess.run(command[:4] + ["--beta", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "beta" in bad.stderr and "Traceback" not in bad.stderr

@@ -137,4 +137,4 @@ def _run() -> int:
 from . import simulate  # noqa: E402,F401  (commands register themselves on `app`)
 from . import sweep  # noqa: E402,F401
 from . import pde  # noqa: E402,F401
-from . import predict, reproduce, rerun  # noqa: E402,F401
+from . import noise, predict, reproduce, rerun  # noqa: E402,F401
