@@ -80,7 +80,8 @@ def main() -> None:
           f"({len(bessel_coefficients(BETA)[0])} harmonics), best of 3 (wall, and the kernel (system) CPU time); "
           f"{load.DESCRIPTION}:\n")
     print("| implementation | quiet | busy | ratio to attnflow, quiet / busy |\n|---|---|---|---|")
-    print(f"| attnflow (circle.angular_velocity, fused kernel, {threads.describe()}) | {ours[0]:.3f} s ({ours[1]:.3f} s) "
+    print(f"| attnflow (circle.angular_velocity, fused kernel, {threads.describe()}) | "
+          f"{ours[0]:.3f} s ({ours[1]:.3f} s) "
           f"| {ours_busy[0]:.3f} s ({ours_busy[1]:.3f} s) | 1 |")
     print(f"| plain recurrence (tensor operations) | {plain[0]:.3f} s ({plain[1]:.3f} s) | {plain_busy[0]:.3f} s "
           f"({plain_busy[1]:.3f} s) | {plain[0] / ours[0]:.1f} / {plain_busy[0] / ours_busy[0]:.1f} |\n")

@@ -52,7 +52,8 @@ _region = threading.Lock()
 
 
 class _Tuner:
-    """Per calling thread and kernel: the measure / exploit cycle (module docstring) and the measured cost per unit work."""
+    """Per calling thread and kernel: the measure / exploit cycle (module docstring) and the measured cost per
+    unit work."""
 
     def __init__(self):
         self.cost = {}  # thread count -> seconds per unit work, measured over its last window

@@ -38,7 +38,8 @@ def noise(
     console.print(f"D_# = lambda_1 = {threshold:.10g}: the uniform state is linearly stable for D > D_#\n"
                   f"beta_* = {star:.10g} for d = {dim}: the transition at beta = {beta:g} is {kind}\n"
                   f"D_c = {first_order:.10g} = {first_order / threshold:.6g} D_# (clustered and uniform states "
-                  f"have equal free energy); the branch reaches D = {float(branch.diffusion.max()) / threshold:.6g} D_#",
+                  f"have equal free energy); the branch reaches D = "
+                  f"{float(branch.diffusion.max()) / threshold:.6g} D_#",
                   highlight=False)
     table = Table(title="stationary branch (every 5th point)")
     for column in ("D / D_#", "|m_1|", "(F - F_uniform) / D_#", "stable"):

@@ -101,18 +101,21 @@ def markdown(cases: xr.Dataset, pde: xr.Dataset) -> str:
         c = cases.isel(case=i)
         threshold = float(c.critical_diffusion)
         table.append(f"| {float(c.beta):g} | {int(c.dim)} | {float(c.transition_beta):.4f} | "
-                     f"{str(c.transition_kind.values)} | {threshold:.5g} | {float(c.first_order_diffusion) / threshold:.4f} | "
+                     f"{str(c.transition_kind.values)} | {threshold:.5g} | "
+                     f"{float(c.first_order_diffusion) / threshold:.4f} | "
                      f"{float(c.fold_diffusion) / threshold:.4f} |")
     loop = ["| D / D_# | " + " | ".join(f"{r:g}" for r in pde.ratio.values) + " |",
             "|---|" + "---|" * pde.sizes["ratio"]]
     loop += [f"| from {start} | " + " | ".join(f"{v:.3f}" for v in pde.order_parameter.sel(start=start).values) + " |"
              for start in pde.start.values]
-    return ("USA with noise D (docs/science.md §6). $D_\\# = \\lambda_1$: the uniform state is linearly stable above it. "
-            "$\\beta_*$: the root of $I_{d/2+1}/I_{d/2} = 1/d$. The branch of zonal stationary states born at $D_\\#$ is "
+    return ("USA with noise D (docs/science.md §6). $D_\\# = \\lambda_1$: the uniform state is linearly stable "
+            "above it. $\\beta_*$: the root of $I_{d/2+1}/I_{d/2} = 1/d$. The branch of zonal stationary states born "
+            "at $D_\\#$ is "
             "followed by continuation; above $\\beta_*$ it bends to $D > D_\\#$ (unstable) and folds back (stable), "
             "and $D_c$ is where the stable clustered state's free energy equals the uniform state's.\n\n"
             + "\n".join(table) + "\n\n"
-            f"The hysteresis loop on the circle, β = {float(pde.attrs['beta']):g}: |m₁| at t = {float(pde.attrs['t_end']):g} "
+            f"The hysteresis loop on the circle, β = {float(pde.attrs['beta']):g}: |m₁| at "
+            f"t = {float(pde.attrs['t_end']):g} "
             f"of the PDE (N = {int(pde.attrs['grid'])}, spectral) from the clustered state and from 1 + 0.05 cos θ. "
             "Where both starts stay where they began, the uniform and the clustered states are both stable. "
             "Particles and the PDE on S² are not yet part of this experiment.\n\n"

@@ -23,7 +23,6 @@ from scipy.optimize import brentq
 from .. import spectrum
 from ..bessel import log_ive
 from ..errors import check_choice, check_integer, check_real
-from ..model import KINDS
 
 TRANSITIONS = ("continuous", "discontinuous")
 
@@ -61,4 +60,4 @@ def transition_kind(beta: float, dim: int, kind: str = "usa") -> str:
     return TRANSITIONS[beta > transition_beta(dim)]
 
 
-__all__ = ["KINDS", "critical_diffusion", "growth_rates", "transition_beta", "transition_kind"]
+__all__ = ["critical_diffusion", "growth_rates", "transition_beta", "transition_kind"]
