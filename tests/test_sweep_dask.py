@@ -28,14 +28,17 @@ from attnflow.sweep import DONE, FAILED, Output, Parameter, Task, register
 
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).parent
+# steps long enough that a sweep lasts several seconds: the interruption tests signal it mid-way, after
+# the first points are stored (at dt = 0.005 the whole sweep took 2 s, and a loaded machine could miss it)
+DT = 0.002
 SPEC = """task: simulate
-fixed: {dim: 3, t_end: 1.0, dt: 0.005, method: rk4, observations: 3, kmax: 4}
+fixed: {dim: 3, t_end: 1.0, dt: DT, method: rk4, observations: 3, kmax: 4}
 grid:
   beta: [1, 4]
   n: [100, 200]
 seeds: 2
 record: [energy, modes, final_state]
-"""
+""".replace("DT", str(DT))
 TOTAL = 8
 
 
@@ -164,7 +167,7 @@ def compare_with_simulate(ds):
     for beta in (1.0, 4.0):
         for n in (100, 200):
             for seed in (0, 1):
-                direct = af.simulate(af.Model("usa", beta, 3), af.init.uniform(n, 3, seed=seed), 1.0, dt=0.005,
+                direct = af.simulate(af.Model("usa", beta, 3), af.init.uniform(n, 3, seed=seed), 1.0, dt=DT,
                                      method="rk4", save_every=0.5, observe_every=0.5, kmax=4, seed=seed,
                                      observables=("modes", "energy"))
                 point = ds.sel(beta=beta, n=n, seed=seed)
