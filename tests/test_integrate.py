@@ -156,3 +156,24 @@ def test_progress_true_reports_in_a_log(capsys, monkeypatch):
     af.simulate(af.Model("usa", 5.0, 2), af.init.uniform(50, 2, seed=0), t_end=0.01, dt=1e-3, progress=True)
     lines = [line for line in capsys.readouterr().err.splitlines() if "simulate t" in line]
     assert lines and "0.01" in lines[-1]
+
+
+def test_dopri5_stops_when_its_steps_fall_below_the_time_resolution_of_the_dtype(monkeypatch):
+    """A step size that the controller keeps below eps(dtype) * t (float32 rounding noise in the error estimate
+    did this, crawling towards max_steps for hours) ends the run at once with an error naming the dtype."""
+    from attnflow import integrate
+
+    first = []
+
+    def adapt(self, h, h_step, ratio):
+        first.append(h_step)
+        return True, 1e-12  # every step accepted, the next one tiny
+
+    monkeypatch.setattr(type(integrate.CONTROLLER), "adapt", adapt)
+    with pytest.raises(af.NonFiniteError, match="float32"):
+        af.simulate(af.Model("usa", 1.0, 3), af.init.uniform(20, 3, seed=0), 1.0, dt=1e-3, method="dopri5",
+                    dtype="float32", max_steps=10**5)
+    assert len(first) <= 3  # refused at the second step, not after max_steps
+    with pytest.raises(af.NonFiniteError, match="max_steps"):  # float64 resolves such steps: the step budget ends it
+        af.simulate(af.Model("usa", 1.0, 3), af.init.uniform(20, 3, seed=0), 1.0, dt=1e-3, method="dopri5",
+                    max_steps=50)

@@ -413,11 +413,14 @@ class _Loop:
                 if not math.isfinite(ratio):
                     self.guard(t + h_step, None)
                 accepted, h = controller.adapt(h, h_step, ratio)
+                if h < max(1e-14 * max(t, 1.0), torch.finfo(y.dtype).eps * t):
+                    # below the resolution of the time t in the state's dtype (float32: the error estimate is
+                    # rounding noise there, and the steps would crawl towards max_steps)
+                    raise NonFiniteError(f"the step size of dopri5 fell below {h:.3g} at t = {t:.6g}: the "
+                                         f"dynamics cannot be resolved in {str(y.dtype).replace('torch.', '')} at "
+                                         f"rtol={rtol:g} (try float64, a larger rtol or a smaller beta)")
                 if not accepted:
                     rejected += 1
-                    if h < 1e-14 * max(t, 1.0):
-                        raise NonFiniteError(f"the step size of dopri5 fell below {h:.3g} at t = {t:.6g}: the "
-                                             "dynamics cannot be resolved (try a smaller beta, rtol or float64)")
                     continue
                 steps += 1
                 t_new = target if h_step == remaining else t + h_step
