@@ -111,12 +111,19 @@ def cli(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+def as_from_a_shell():
+    """In the child before exec: SIGINT with its default disposition and unblocked, as a shell starts a command
+    (a test process may hold it ignored or blocked, and both are inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @contextlib.contextmanager
 def running_cli(log: Path, *args):
     """`attnflow ARGS` in its own process group, stdout and stderr to the file `log`; killed on exit."""
     with open(log, "wb") as sink:
         process = subprocess.Popen([BIN / "attnflow", *map(str, args)], stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=as_from_a_shell)
     try:
         yield process
     finally:
@@ -184,8 +191,10 @@ def test_a_client_stopped_mid_sweep_resumes_to_the_identical_store(cluster, refe
     out = tmp_path / "resumed.zarr"
     with running_cli(tmp_path / "log", "sweep", spec, "--out", out, "--scheduler", cluster[0]) as process:
         wait_for_points(out, process, at_least=2)
+        dispositions = Path(f"/proc/{process.pid}/status").read_text() if process.poll() is None else "exited"
         os.killpg(process.pid, stop)
-        assert process.wait(timeout=60) == status, (tmp_path / "log").read_text()
+        assert process.wait(timeout=60) == status, ((tmp_path / "log").read_text(),
+                                                     [line for line in dispositions.splitlines() if "Sig" in line])
     partial = done_count(out)
     assert 2 <= partial < TOTAL
     result = cli("sweep", spec, "--out", out, "--scheduler", cluster[0])
