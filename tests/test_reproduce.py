@@ -190,8 +190,9 @@ SMALL = {
                    {"pde_circle": {"beta", "mode", "w1_n", "noise_seed"}, "pde_circle_beta5": {"time", "angle"},
                     "pde_circle_beta7_particles": {"time", "token"}}),
     "noisy_transitions": ({"cases": ((1.5, 2), (4.0, 2)), "pde_beta": 4.0, "ratios": (1.03,), "grid": 32,
-                           "t_end": 1.0},
+                           "t_end": 1.0, "particles": {"n": 50, "seeds": 2, "dt": 0.01, "observations": 10}},
                           {"noisy_transitions": {"case"}, "noisy_transitions_pde": {"start", "ratio"},
+                           "noisy_transitions_particles": {"start", "ratio", "seed", "obs_time"},
                            "noisy_transitions_beta4_d2": {"point", "mode"}}),
 }
 

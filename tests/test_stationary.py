@@ -84,3 +84,44 @@ def test_hysteresis_in_the_circle_pde():
     rate = noise.growth_rates(beta, 2, 1, diffusion=diffusion)[0]
     assert rate < 0 and np.all(np.diff(amplitude) < 0)
     assert amplitude[-1] == pytest.approx(amplitude[0] * np.exp(rate * 6.0), rel=0.02)
+
+
+def test_escape_times_are_the_first_crossings_and_censored_at_the_end():
+    """escape_times = a loop over seeds and observations, written out here."""
+    from attnflow.experiments.noisy_transitions import escape_times
+
+    rng = np.random.default_rng(3)
+    order, time = rng.random((40, 6)), np.linspace(0, 2, 40)
+    for upwards in (True, False):
+        escaped, escape = escape_times(order, time, 0.9 if upwards else 0.05, upwards)
+        for seed in range(6):
+            first = next((t for t, value in zip(time, order[:, seed])
+                          if (value > 0.9 if upwards else value < 0.05)), None)
+            assert escaped[seed] == (first is not None)
+            assert escape[seed] == (time[-1] if first is None else first)
+
+
+def test_sampled_clustered_tokens_have_the_branch_order_parameter():
+    """The particles' clustered start: n tokens drawn from the stationary state have |mean x| = its m_1 up to
+    the sampling error (stratified: far below n^{-1/2}); the uniform start's |mean x| is O(n^{-1/2})."""
+    from attnflow.experiments.noisy_transitions import clustered_start, sampled_tokens
+
+    branch = stationary.stationary_branch(4.0, 2)
+    tokens = sampled_tokens(branch, 4000, 3)
+    expected = float(branch.order_parameter[clustered_start(branch)])
+    assert np.abs(np.linalg.norm(tokens["clustered"].mean(axis=1), axis=-1) - expected).max() < 2e-3
+    assert np.linalg.norm(tokens["uniform"].mean(axis=1), axis=-1).max() < 4 / np.sqrt(4000)
+    assert np.allclose(np.linalg.norm(tokens["clustered"], axis=-1), 1)
+
+
+def test_hysteresis_by_particles():
+    """beta = 4, D = 1.03 D_# (between D_# and the fold): 1000 noisy particles from the clustered state stay
+    clustered and 1000 from uniform angles stay near uniform, for two seeds each, to t = 4."""
+    from attnflow.experiments.noisy_transitions import particle_points
+
+    branch = stationary.stationary_branch(4.0, 2)
+    loop = particle_points(branch, (1.03,), 4.0, n=1000, seeds=2, dt=2e-3, observations=20, progress=lambda _: None)
+    assert not loop.escaped.any()
+    order = loop.order_parameter.sel(ratio=1.03)
+    assert float(order.sel(start="clustered").min()) > 0.6
+    assert float(order.sel(start="uniform").max()) < 0.35
