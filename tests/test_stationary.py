@@ -125,3 +125,68 @@ def test_hysteresis_by_particles():
     order = loop.order_parameter.sel(ratio=1.03)
     assert float(order.sel(start="clustered").min()) > 0.6
     assert float(order.sel(start="uniform").max()) < 0.35
+
+
+@pytest.mark.parametrize("beta", [2.0, 30.0])
+def test_sa_states_on_the_circle_are_powers_of_their_potential(beta):
+    """SA, d = 2: the Gauss–Chebyshev nodes are equally spaced angles, so each state is known on a uniform grid
+    of the whole circle (mirrored); there rho_j / Phi_j^{1/(beta D)} is the same for every j to 1e-10, with Phi
+    by the direct periodic sum of e^{beta cos(theta_j - theta_l)} rho_l (no Bessel function, no moments)."""
+    branch = stationary.stationary_branch(beta, 2, kind="sa")
+    half = np.arccos(branch.t.values)  # (0, pi), increasing in node order reversed
+    theta = np.concatenate([half, -half])
+    assert np.allclose(np.sort(np.diff(np.sort(theta))), np.pi / len(half))
+    for point in range(0, branch.sizes["point"], 7):
+        state = branch.isel(point=point)
+        log_rho = np.concatenate([state.log_density.values] * 2)
+        kernel = beta * np.cos(theta[:, None] - theta[None, :])
+        log_phi = np.log(np.mean(np.exp(kernel + log_rho[None, :] - beta), axis=1)) + beta
+        ratio = log_rho - log_phi / (beta * float(state.diffusion))
+        assert np.ptp(ratio) < 1e-10 * max(1.0, np.abs(log_rho).max())
+        assert np.mean(np.exp(log_rho)) == pytest.approx(1.0, abs=1e-10)
+        assert float(state.moment.sel(mode=1)) == pytest.approx(np.mean(np.exp(log_rho) * np.cos(theta)), abs=1e-12)
+
+
+def test_sa_states_on_s2_by_an_azimuthal_average():
+    """SA, d = 3: Phi(t) = integral e^{beta<x,y>} rho dsigma by the trapezoidal rule in the azimuth (not the
+    Bessel kernel of stationary_sa) and Gauss–Legendre in t: rho is Phi^{1/(beta D)} up to a constant."""
+    beta = 6.0
+    branch = stationary.stationary_branch(beta, 3, kind="sa")
+    t, w = np.polynomial.legendre.leggauss(branch.sizes["node"])
+    assert np.allclose(t, branch.t.values)
+    phi_angles = np.linspace(0, 2 * np.pi, 256, endpoint=False)
+    r = np.sqrt(np.outer(1 - t**2, 1 - t**2))
+    kernel = np.mean(np.exp(beta * (np.outer(t, t)[..., None] + r[..., None] * np.cos(phi_angles)) - beta), axis=-1)
+    for point in range(0, branch.sizes["point"], 9):
+        state = branch.isel(point=point)
+        rho = np.exp(state.log_density.values)
+        potential = kernel @ (w / 2 * rho)
+        ratio = np.log(rho) - np.log(potential) / (beta * float(state.diffusion))
+        assert np.ptp(ratio) < 1e-9
+
+
+def test_sa_branch_starts_at_the_sa_threshold_and_the_circle_pde_reaches_it():
+    """The SA branch is born at D_# = lambda_1 / Z_0 (|m_1|^2 extrapolates to 0 there) and, at beta = 3, is
+    stable and bends to D < D_# (a continuous transition); the SA circle PDE at D = 0.6 D_# from
+    1 + 0.05 cos theta ends at the branch's |m_1| (interpolated between branch points) within 1e-4."""
+    beta = 3.0
+    threshold = noise.critical_diffusion(beta, 2, "sa")
+    branch = stationary.stationary_branch(beta, 2, kind="sa")
+    assert branch.attrs["critical_diffusion"] == threshold
+    diffusion = branch.diffusion.values
+    assert diffusion[0] < threshold and np.all(np.diff(diffusion) < 0) and branch.stable.all()
+    square = branch.order_parameter.values[:3] ** 2  # a pitchfork: |m_1|^2 linear in D near D_#
+    slope, intercept = np.polyfit(diffusion[:3], square, 1)
+    assert -intercept / slope == pytest.approx(threshold, rel=1e-3)
+    predicted = np.interp(0.6 * threshold, diffusion[::-1], branch.order_parameter.values[::-1])
+    theta = (np.arange(GRID) + 0.5) * 2 * np.pi / GRID
+    start = 1 + 0.05 * np.cos(theta)
+    run = solve(af.Model("sa", beta, 2, diffusion=0.6 * threshold), start / start.sum() / (2 * np.pi / GRID), 80.0,
+                method="spectral", kmax=1)
+    assert abs(float(run.mode_amplitude.isel(obs_time=-1, mode=0)) - predicted) < 1e-4
+
+
+def test_sa_has_no_free_energy_and_kind_is_checked():
+    with pytest.raises(af.ParameterError, match="kind"):
+        stationary.stationary_branch(2.0, 2, kind="bogus")
+    assert "free_energy" not in stationary.stationary_branch(2.0, 2, kind="sa")

@@ -13,45 +13,56 @@ from . import app, console
 
 
 @app.command(epilog="Examples:\n\n  attnflow noise --beta 4 --dim 2\n\n"
-                    "  attnflow noise --beta 1 --dim 3 --plot s2.png --data s2_branch.nc")
+                    "  attnflow noise --beta 1 --dim 3 --plot s2.png --data s2_branch.nc\n\n"
+                    "  attnflow noise --beta 30 --kind sa")
 def noise(
     beta: float = typer.Option(..., help="Inverse temperature beta > 0."),
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
-    plot: Path = typer.Option(None, help="PNG path of the bifurcation diagram (default noise_beta<B>_d<D>.png)."),
+    kind: str = typer.Option("usa", help="Attention: usa (the gradient flow: D_c and free energies) or sa."),
+    plot: Path = typer.Option(None, help="PNG path of the bifurcation diagram (default noise_<kind>_beta<B>_d<D>.png)."),
     data: Path = typer.Option(None, help="Write the branch of stationary states as .nc/.zarr (optional)."),
     overwrite: bool = typer.Option(False, help="Replace --data if attnflow wrote it."),
 ):
-    """USA with noise D: the threshold D_#, beta_*, the kind of transition, D_c, and the stationary branch."""
+    """Noise D: the threshold D_#, beta_*, the kind of transition, D_c (USA), and the stationary branch."""
     from .. import io, plots
-    from ..errors import check_positive
+    from ..errors import check_choice, check_positive
+    from ..model import KINDS
     from ..plots.noise import bifurcation_diagram
     from ..theory import noise as theory
     from ..theory.stationary import first_order_diffusion, stationary_branch
 
     check_positive("beta", beta)
-    plot = Path(f"noise_beta{beta:g}_d{dim}.png") if plot is None else plot
+    check_choice("kind", kind, KINDS)
+    plot = Path(f"noise_{kind}_beta{beta:g}_d{dim}.png") if plot is None else plot
     plots.check_figure_path(plot, "plot")
-    threshold = theory.critical_diffusion(beta, dim)
-    star, kind = theory.transition_beta(dim), theory.transition_kind(beta, dim)
-    branch = stationary_branch(beta, dim)
-    first_order = first_order_diffusion(beta, dim)
-    console.print(f"D_# = lambda_1 = {threshold:.10g}: the uniform state is linearly stable for D > D_#\n"
-                  f"beta_* = {star:.10g} for d = {dim}: the transition at beta = {beta:g} is {kind}\n"
-                  f"D_c = {first_order:.10g} = {first_order / threshold:.6g} D_# (clustered and uniform states "
-                  f"have equal free energy); the branch reaches D = "
-                  f"{float(branch.diffusion.max()) / threshold:.6g} D_#",
-                  highlight=False)
-    table = Table(title="stationary branch (every 5th point)")
-    for column in ("D / D_#", "|m_1|", "(F - F_uniform) / D_#", "stable"):
+    threshold = theory.critical_diffusion(beta, dim, kind)
+    branch = stationary_branch(beta, dim, kind=kind)
+    reach = float(branch.diffusion.max()) / threshold
+    console.print(f"D_# = {'lambda_1' if kind == 'usa' else 'lambda_1 / Z_0'} = {threshold:.10g}: the uniform state "
+                  "is linearly stable for D > D_#", highlight=False)
+    first_order = None
+    if kind == "usa":
+        first_order = first_order_diffusion(beta, dim)
+        console.print(f"beta_* = {theory.transition_beta(dim):.10g} for d = {dim}: the transition at beta = {beta:g} "
+                      f"is {theory.transition_kind(beta, dim)}\n"
+                      f"D_c = {first_order:.10g} = {first_order / threshold:.6g} D_# (clustered and uniform states "
+                      "have equal free energy)", highlight=False)
+    console.print(f"the branch reaches D = {reach:.6g} D_#", highlight=False)
+    table = Table(title=f"stationary branch, {kind.upper()} (every 5th point)")
+    columns = ("D / D_#", "|m_1|") + (("(F - F_uniform) / D_#",) if kind == "usa" else ()) + ("stable",)
+    for column in columns:
         table.add_column(column)
     for point in range(0, branch.sizes["point"], 5):
         c = branch.isel(point=point)
-        table.add_row(f"{float(c.diffusion) / threshold:.5f}", f"{float(c.order_parameter):.5f}",
-                      f"{float(c.free_energy) / threshold:.3e}", "yes" if bool(c.stable) else "no")
+        energy = (f"{float(c.free_energy) / threshold:.3e}",) if kind == "usa" else ()
+        table.add_row(f"{float(c.diffusion) / threshold:.5f}", f"{float(c.order_parameter):.5f}", *energy,
+                      "yes" if bool(c.stable) else "no")
     console.print(table)
     plots.save(bifurcation_diagram(branch, first_order), plot)
     console.print(f"plot: {plot}", highlight=False)
     if data is not None:
-        io.save(branch.assign_attrs(first_order_diffusion=first_order, transition_beta=star, transition_kind=kind),
-                data, overwrite=overwrite)
+        attrs = {} if kind == "sa" else {"first_order_diffusion": first_order,
+                                         "transition_beta": theory.transition_beta(dim),
+                                         "transition_kind": theory.transition_kind(beta, dim)}
+        io.save(branch.assign_attrs(attrs), data, overwrite=overwrite)
         console.print(f"data: {data}", highlight=False)

@@ -1,5 +1,5 @@
-"""Stationary states of the noisy USA dynamics, their free energy and stability, by continuation in D
-(docs/science.md §6).
+"""Stationary states of the noisy USA and SA dynamics, their free energy (USA) and stability, by continuation
+in D (docs/science.md §6).
 
 A state that depends on x only through t = <x, e> (a zonal state: on the circle, an even function of the
 angle) has the moments m_k = integral P_k(t) rho dsigma, P_k = C_k^{((d-2)/2)} / C_k^{((d-2)/2)}(1) (cos k theta on
@@ -12,7 +12,11 @@ and at such a point the free energy relative to the uniform state is
 F(rho) = min over a of [D integral rho log rho - sum_k lambda_k N_k (a_k m_k(rho) - a_k^2 / 2)], so the
 local minima of F (the stable states, among zonal perturbations) are those of psi: the stationary state is
 stable iff I - (1/D) S^{1/2} C S^{1/2} is positive definite, C the covariance of the P_k under rho,
-S = diag(lambda_k N_k). At m = 0 this is 1 - lambda_k / D > 0: the threshold D_# = lambda_1 of `noise`.
+S = diag(lambda_k N_k), i.e. iff every eigenvalue of J - I is negative, J = C S / D = d<P>/dm the Jacobian of
+the fixed-point map. At m = 0 this is 1 - lambda_k / D > 0: the threshold D_# = lambda_1 of `noise`.
+
+SA's stationary states (rho proportional to Phi^{1/(beta D)}) are solved on quadrature nodes in logarithms by
+`stationary_sa`: its Phi spans more decades across a cluster than a harmonic series resolves.
 
 Averages are Gauss–Jacobi sums in t with the weight (1 - t^2)^{(d-3)/2} of the marginal of sigma (QUADRATURE
 nodes; spectrally accurate while the state is smooth). The branch of states born at D_# is followed by
@@ -25,14 +29,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 import xarray as xr
 from scipy.optimize import brentq
 from scipy.special import roots_jacobi
 
-from .. import spectrum
-from ..errors import ParameterError, check, check_integer, check_positive, check_real
+from .. import observables, spectrum
+from ..errors import ParameterError, check, check_choice, check_integer, check_positive, check_real
+from ..model import KINDS
 from .basins import harmonic_dimension
+from ..threads import one_blas_thread
+from .continuation import follow
 from .noise import critical_diffusion
+from .stationary_sa import sa_branch
 
 QUADRATURE = 512  # Gauss–Jacobi nodes in t
 TOLERANCE = 1e-12  # Newton: largest fixed-point residual |<P_k> - m_k|
@@ -41,7 +50,7 @@ MAX_NEWTON = 30
 
 @dataclass(frozen=True)
 class Zonal:
-    """The quadrature and the kernel's coefficients of zonal states on S^{dim-1} at inverse temperature beta."""
+    """The quadrature and the kernel's coefficients s_k = lambda_k N_k of zonal USA states on S^{dim-1}."""
 
     beta: float
     dim: int
@@ -52,9 +61,9 @@ class Zonal:
         t, w = roots_jacobi(QUADRATURE, alpha, alpha)
         k = np.arange(1, self.modes + 1)
         object.__setattr__(self, "weights", w / w.sum())
-        object.__setattr__(self, "legendre", _normalized_gegenbauer(self.modes, self.dim, t))  # (modes, nodes)
+        object.__setattr__(self, "legendre", legendre_values(self.modes, self.dim, t))  # (modes, nodes)
         object.__setattr__(self, "strength", spectrum.funk_hecke_factor(self.beta, self.dim, self.modes)
-                           * harmonic_dimension(k, self.dim))  # lambda_k N_k
+                           * harmonic_dimension(k, self.dim))
 
     def density(self, m: np.ndarray, diffusion: float) -> tuple[np.ndarray, float]:
         """rho(m, D) at the nodes (against sigma, integrating to 1) and log Z(m)."""
@@ -64,29 +73,26 @@ class Zonal:
         return np.exp(exponent - top) / z, float(top + np.log(z))
 
     def residual(self, m, diffusion):
-        """<P_k>_rho - m_k, the covariance matrix C of the P_k under rho, and rho."""
+        """<P_k>_rho - m_k, its Jacobian J - I in m (J = C S / D) and its derivative in D."""
         rho, _ = self.density(m, diffusion)
         mean = self.legendre @ (self.weights * rho)
         centred = self.legendre - mean[:, None]
         covariance = (centred * (self.weights * rho)) @ centred.T
-        return mean - m, covariance, rho
+        jacobian_m = covariance * self.strength / diffusion - np.eye(self.modes)
+        return mean - m, jacobian_m, -(covariance @ (self.strength * m)) / diffusion**2
 
     def free_energy(self, m, diffusion) -> float:
         """psi(m) = F(rho) - F(uniform) at a stationary state (module docstring)."""
         return float(0.5 * self.strength @ m**2 - diffusion * self.density(m, diffusion)[1])
 
-    def stable(self, covariance, diffusion) -> bool:
-        root = np.sqrt(self.strength)
-        return bool(np.linalg.eigvalsh(np.eye(self.modes) - root[:, None] * covariance * root / diffusion).min() > 0)
+    def stable(self, jacobian_m) -> bool:
+        """Every eigenvalue of J - I negative (J - I is similar to a symmetric matrix: module docstring)."""
+        return bool(np.linalg.eigvals(jacobian_m).real.max() < 0)
 
 
-def _normalized_gegenbauer(modes: int, dim: int, t: np.ndarray) -> np.ndarray:
-    """P_1..P_modes at t by (k + d - 2) P_{k+1} = (2k + d - 2) t P_k - k P_{k-1} (cos k theta for d = 2)."""
-    values = np.empty((modes + 1, len(t)))
-    values[0], values[1] = 1.0, t
-    for k in range(1, modes):
-        values[k + 1] = ((2 * k + dim - 2) * t * values[k] - k * values[k - 1]) / (k + dim - 2)
-    return values[1:]
+def legendre_values(modes: int, dim: int, t: np.ndarray) -> np.ndarray:
+    """P_1..P_modes at t, (modes, len(t)) (`observables.normalized_gegenbauer`; cos k theta for d = 2)."""
+    return torch.stack(observables.normalized_gegenbauer(modes, dim, torch.from_numpy(t))[1:]).numpy()
 
 
 def default_modes(beta: float) -> int:
@@ -107,70 +113,60 @@ def stationary_state(beta: float, dim: int, diffusion: float, m0, modes: int | N
     D = `diffusion` (USA); raises if Newton does not converge."""
     zonal = _zonal(beta, dim, modes)
     diffusion = check_positive("diffusion", diffusion)
+    with one_blas_thread():
+        return _newton(zonal, diffusion, m0)
+
+
+def _newton(zonal: Zonal, diffusion: float, m0) -> np.ndarray:
     m = np.zeros(zonal.modes)
     m[:min(len(np.atleast_1d(m0)), zonal.modes)] = np.atleast_1d(m0)[:zonal.modes]
     for _ in range(MAX_NEWTON):
-        g, covariance, _ = zonal.residual(m, diffusion)
+        g, jacobian_m, _ = zonal.residual(m, diffusion)
         if np.abs(g).max() < TOLERANCE:
             return m
-        jacobian = covariance * zonal.strength / diffusion - np.eye(zonal.modes)
-        m = m - np.linalg.solve(jacobian, g)
+        m = m - np.linalg.solve(jacobian_m, g)
     raise ParameterError("m0", "a start", f"one from which Newton's method reaches a stationary state at D = "
                                           f"{diffusion:g} (within {MAX_NEWTON} steps)")
 
 
 def stationary_branch(beta: float, dim: int, modes: int | None = None, d_min: float = 0.5, step: float = 0.05,
-                      max_points: int = 2000) -> xr.Dataset:
+                      max_points: int = 2000, kind: str = "usa") -> xr.Dataset:
     """The branch of zonal stationary states born from the uniform state at D_#, followed by pseudo-arclength
-    continuation in (m, D / D_#) until D < d_min D_# (USA; module docstring). Along `point`: diffusion D,
-    the moments m (`mode`), the order parameter |m_1|, the free energy relative to the uniform state, and
-    whether the state is stable."""
+    continuation (`continuation`) in (m, D / D_#) until D < d_min D_# (module docstring; SA: `stationary_sa`).
+    Along `point`: diffusion D, the moments m (`mode`), the order parameter |m_1|, whether the state is stable,
+    and for USA the free energy relative to the uniform state, for SA log rho at the nodes t (`node`)."""
     zonal = _zonal(beta, dim, modes)
+    kind = check_choice("kind", kind, KINDS)
     d_min = check_positive("d_min", d_min)
-    threshold = critical_diffusion(beta, dim)
+    threshold = critical_diffusion(beta, dim, kind)
+    if kind == "sa":
+        diffusion, m, stable, nodes, log_density = sa_branch(
+            zonal.beta, zonal.dim, threshold, lambda t: legendre_values(zonal.modes, zonal.dim, t), d_min, step,
+            max_points)
+    else:
+        def equations(u):
+            g, jacobian_m, jacobian_d = zonal.residual(u[:-1], u[-1] * threshold)
+            return g, np.column_stack([jacobian_m, jacobian_d * threshold]), jacobian_m
 
-    def equations(u):
-        m, diffusion = u[:-1], u[-1] * threshold
-        g, covariance, _ = zonal.residual(m, diffusion)
-        jacobian_m = covariance * zonal.strength / diffusion - np.eye(zonal.modes)
-        jacobian_d = -(covariance @ (zonal.strength * m)) / diffusion**2 * threshold  # d/d(D / D_#)
-        return g, np.column_stack([jacobian_m, jacobian_d]), covariance
-
-    def correct(predicted, tangent):
-        u = predicted.copy()
-        for _ in range(MAX_NEWTON):
-            g, jacobian, covariance = equations(u)
-            if np.abs(g).max() < TOLERANCE and abs(tangent @ (u - predicted)) < TOLERANCE:
-                return u, covariance
-            system = np.vstack([jacobian, tangent])
-            u = u - np.linalg.solve(system, np.append(g, tangent @ (u - predicted)))
-        return None, None
-
-    u = np.zeros(zonal.modes + 1)
-    u[-1] = 1.0
-    tangent = np.zeros_like(u)
-    tangent[0] = 1.0
-    points = []
-    ds = step
-    while len(points) < max_points and u[-1] >= d_min:
-        candidate, covariance = correct(u + ds * tangent, tangent)
-        if candidate is None or not 0 < candidate[-1] or abs(candidate[0]) >= 1:
-            ds /= 2
-            check(ds > 1e-8, "beta", beta, "a value whose stationary branch the continuation can follow")
-            continue
-        tangent = (candidate - u) / np.linalg.norm(candidate - u)
-        u, ds = candidate, min(step, 1.5 * ds)
-        diffusion = u[-1] * threshold
-        points.append((diffusion, u[:-1].copy(), zonal.free_energy(u[:-1], diffusion),
-                       zonal.stable(covariance, diffusion)))
-    diffusion, m, energy, stable = (np.array(column) for column in zip(*points))
-    return xr.Dataset(
+        start, tangent = np.append(np.zeros(zonal.modes), 1.0), np.append(1.0, np.zeros(zonal.modes))
+        points = follow(equations, start, tangent, lambda u: u[-1] >= d_min, step, max_points,
+                        lambda u: u[-1] > 0 and abs(u[0]) < 1)
+        diffusion = np.array([u[-1] * threshold for u, _ in points])
+        m = np.array([u[:-1] for u, _ in points])
+        stable = np.array([zonal.stable(jacobian_m) for _, jacobian_m in points])
+    branch = xr.Dataset(
         {"diffusion": ("point", diffusion), "moment": (("point", "mode"), m),
-         "order_parameter": ("point", np.abs(m[:, 0])), "free_energy": ("point", energy),
-         "stable": ("point", stable)},
+         "order_parameter": ("point", np.abs(m[:, 0])), "stable": ("point", stable)},
         coords={"point": np.arange(len(diffusion)), "mode": np.arange(1, zonal.modes + 1)},
-        attrs={"beta": float(beta), "dim": int(dim), "critical_diffusion": threshold, "kind": "usa",
-               "description": "zonal stationary states of the noisy USA dynamics (docs/science.md §6)"})
+        attrs={"beta": float(beta), "dim": int(dim), "critical_diffusion": threshold, "kind": kind,
+               "description": f"zonal stationary states of the noisy {kind.upper()} dynamics (docs/science.md §6)"})
+    if kind == "usa":
+        branch["free_energy"] = ("point", [zonal.free_energy(moment, d) for moment, d in zip(m, diffusion)])
+    else:
+        branch["log_density"] = (("point", "node"), log_density, {"description": "log rho at the nodes t "
+                                                                  "(rho against the uniform measure sigma)"})
+        branch = branch.assign_coords(t=("node", nodes))
+    return branch
 
 
 def first_order_diffusion(beta: float, dim: int, modes: int | None = None) -> float:
