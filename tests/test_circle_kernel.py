@@ -215,3 +215,17 @@ def test_the_tuner_drops_a_parallel_choice_that_stalls():
     for _ in range(3):  # then every call stalls
         tuner.watch(2, 1000, 4e-3)
     assert tuner.choose(2) == (1, False)
+
+
+def test_one_blas_thread_limits_numpys_blas_inside_the_block_only():
+    """threads.one_blas_thread: every BLAS library numpy loaded runs on one thread inside, as before after."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    from attnflow import threads
+
+    np.linalg.solve(np.eye(3), np.ones(3))  # the BLAS is loaded
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    with threads.one_blas_thread():
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
