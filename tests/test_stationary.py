@@ -190,3 +190,37 @@ def test_sa_has_no_free_energy_and_kind_is_checked():
     with pytest.raises(af.ParameterError, match="kind"):
         stationary.stationary_branch(2.0, 2, kind="bogus")
     assert "free_energy" not in stationary.stationary_branch(2.0, 2, kind="sa")
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_branches_born_from_mode_k_on_the_circle(kind, k):
+    """The branch from the degree-k harmonic: born at D_k = lambda_k (SA lambda_k / Z_0: |m_k|^2 extrapolates to
+    0 there, a pitchfork), only the harmonics jk present (k-fold symmetric states: the others below 1e-12), and
+    unstable all along (mode 1 is unstable below D_# > D_k). USA's states make the PDE's flux vanish (Phi by a
+    direct convolution sum)."""
+    beta = 4.0
+    branch = stationary.stationary_branch(beta, 2, kind=kind, born_from=k)
+    birth = noise.growth_rates(beta, 2, k, kind)[k - 1] / k**2
+    assert branch.attrs["bifurcation_diffusion"] == pytest.approx(birth, rel=1e-14)
+    diffusion, square = branch.diffusion.values[:3], branch.order_parameter.values[:3] ** 2
+    roots = np.roots(np.polyfit(diffusion, square, 2))  # |m_k|^2 quadratic in D through the first three points
+    assert roots[np.argmin(np.abs(roots - birth))] == pytest.approx(birth, rel=1e-3)
+    others = np.arange(1, branch.sizes["mode"] + 1) % k != 0
+    assert np.abs(branch.moment.values[:, others]).max() < 1e-12
+    assert np.abs(branch.moment.sel(mode=k)).min() > 0 and not branch.stable.any()
+    if kind == "usa":
+        theta = np.linspace(0, 2 * np.pi, 512, endpoint=False)
+        m, d = branch.moment.values[-1], float(branch.diffusion[-1])
+        rho = circle_density(m, beta, d, theta)
+        difference = theta[:, None] - theta[None, :]
+        slope = (-beta * np.sin(difference) * np.exp(beta * np.cos(difference)) @ rho) / len(theta) / beta
+        derivative = np.real(np.fft.ifft(1j * np.fft.fftfreq(512, 1 / 512) * np.fft.fft(rho)))
+        assert np.abs(d * derivative - rho * slope).max() <= 1e-9 * np.abs(rho * slope).max()
+
+
+def test_born_from_and_d_min_are_checked():
+    with pytest.raises(af.ParameterError, match="born_from"):
+        stationary.stationary_branch(4.0, 2, modes=8, born_from=9)
+    with pytest.raises(af.ParameterError, match="d_min"):
+        stationary.stationary_branch(4.0, 2, d_min=1.2)

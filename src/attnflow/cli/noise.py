@@ -19,7 +19,10 @@ def noise(
     beta: float = typer.Option(..., help="Inverse temperature beta > 0."),
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
     kind: str = typer.Option("usa", help="Attention: usa (the gradient flow: D_c and free energies) or sa."),
-    plot: Path = typer.Option(None, help="PNG path of the bifurcation diagram (default noise_<kind>_beta<B>_d<D>.png)."),
+    born_from: int = typer.Option(1, help="Follow the branch born from the degree-k harmonic (k >= 2: the "
+                                          "unstable k-fold patterns)."),
+    plot: Path = typer.Option(None, help="PNG path of the bifurcation diagram "
+                                         "(default noise_<kind>_beta<B>_d<D>.png)."),
     data: Path = typer.Option(None, help="Write the branch of stationary states as .nc/.zarr (optional)."),
     overwrite: bool = typer.Option(False, help="Replace --data if attnflow wrote it."),
 ):
@@ -33,10 +36,11 @@ def noise(
 
     check_positive("beta", beta)
     check_choice("kind", kind, KINDS)
-    plot = Path(f"noise_{kind}_beta{beta:g}_d{dim}.png") if plot is None else plot
+    plot = Path(f"noise_{kind}_beta{beta:g}_d{dim}" + (f"_mode{born_from}" if born_from > 1 else "") + ".png") \
+        if plot is None else plot
     plots.check_figure_path(plot, "plot")
     threshold = theory.critical_diffusion(beta, dim, kind)
-    branch = stationary_branch(beta, dim, kind=kind)
+    branch = stationary_branch(beta, dim, kind=kind, born_from=born_from)
     reach = float(branch.diffusion.max()) / threshold
     console.print(f"D_# = {'lambda_1' if kind == 'usa' else 'lambda_1 / Z_0'} = {threshold:.10g}: the uniform state "
                   "is linearly stable for D > D_#", highlight=False)
@@ -47,9 +51,11 @@ def noise(
                       f"is {theory.transition_kind(beta, dim)}\n"
                       f"D_c = {first_order:.10g} = {first_order / threshold:.6g} D_# (clustered and uniform states "
                       "have equal free energy)", highlight=False)
-    console.print(f"the branch reaches D = {reach:.6g} D_#", highlight=False)
+    console.print(f"the branch born from degree {born_from} at D = "
+                  f"{branch.attrs['bifurcation_diffusion'] / threshold:.6g} D_# reaches D = {reach:.6g} D_#",
+                  highlight=False)
     table = Table(title=f"stationary branch, {kind.upper()} (every 5th point)")
-    columns = ("D / D_#", "|m_1|") + (("(F - F_uniform) / D_#",) if kind == "usa" else ()) + ("stable",)
+    columns = ("D / D_#", f"|m_{born_from}|") + (("(F - F_uniform) / D_#",) if kind == "usa" else ()) + ("stable",)
     for column in columns:
         table.add_column(column)
     for point in range(0, branch.sizes["point"], 5):

@@ -157,8 +157,8 @@ def summary(cases: xr.Dataset, pde: xr.Dataset, particles: xr.Dataset) -> list[d
     return rows + [{"pde_beta": float(pde.attrs["beta"]), "ratio": pde.ratio.values.tolist(),
                     **{f"order_parameter_{start}": pde.order_parameter.sel(start=start).values.tolist()
                        for start in pde.start.values},
-                    **{f"particles_median_order_parameter_{start}": final.sel(start=start).median("seed").values.tolist()
-                       for start in particles.start.values},
+                    **{f"particles_median_order_parameter_{start}":
+                       final.sel(start=start).median("seed").values.tolist() for start in particles.start.values},
                     **{f"particles_escaped_{start}": particles.escaped.sel(start=start).sum("seed").values.tolist()
                        for start in particles.start.values}}]
 

@@ -35,7 +35,7 @@ def bifurcation_diagram(branch: xr.Dataset, first_order: float | None):
     dotted where given."""
     usa = "free_energy" in branch
     figure, axes = plt.subplots(1, 1 + usa, figsize=(6 + 6 * usa, 4), squeeze=False)
-    branch_plot(branch, first_order, branch.order_parameter.values, axes[0, 0], "|m₁|")
+    branch_plot(branch, first_order, branch.order_parameter.values, axes[0, 0], f"|m_{branch.attrs['born_from']}|")
     if usa:
         branch_plot(branch, first_order, branch.free_energy.values / branch.attrs["critical_diffusion"], axes[0, 1],
                     "(F − F_uniform) / D_#")

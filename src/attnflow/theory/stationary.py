@@ -40,6 +40,7 @@ from ..model import KINDS
 from .basins import harmonic_dimension
 from ..threads import one_blas_thread
 from .continuation import follow
+from . import noise
 from .noise import critical_diffusion
 from .stationary_sa import sa_branch
 
@@ -130,35 +131,46 @@ def _newton(zonal: Zonal, diffusion: float, m0) -> np.ndarray:
 
 
 def stationary_branch(beta: float, dim: int, modes: int | None = None, d_min: float = 0.5, step: float = 0.05,
-                      max_points: int = 2000, kind: str = "usa") -> xr.Dataset:
-    """The branch of zonal stationary states born from the uniform state at D_#, followed by pseudo-arclength
-    continuation (`continuation`) in (m, D / D_#) until D < d_min D_# (module docstring; SA: `stationary_sa`).
-    Along `point`: diffusion D, the moments m (`mode`), the order parameter |m_1|, whether the state is stable,
-    and for USA the free energy relative to the uniform state, for SA log rho at the nodes t (`node`)."""
+                      max_points: int = 2000, kind: str = "usa", born_from: int = 1) -> xr.Dataset:
+    """The branch of zonal stationary states born from the uniform state where its degree-k harmonic turns
+    unstable (k = `born_from`: at D_k = lambda_k, SA lambda_k / Z_0; D_1 = D_#), followed by pseudo-arclength
+    continuation (`continuation`) in (m, D / D_#) until D < d_min D_k (module docstring; SA: `stationary_sa`).
+    The branch from k = 1 is the clustered one; those from k >= 2 (on the circle: k clusters, only harmonics
+    jk) are born where mode 1 is already unstable, the metastable patterns of the noisy dynamics.
+    Along `point`: diffusion D, the moments m (`mode`), the order parameter |m_k|, whether the state is
+    stable, and for USA the free energy relative to the uniform state, for SA log rho at the nodes t (`node`)."""
     zonal = _zonal(beta, dim, modes)
     kind = check_choice("kind", kind, KINDS)
+    born_from = check_integer("born_from", born_from, 1)
+    check(born_from <= zonal.modes, "born_from", born_from, f"a degree <= modes = {zonal.modes}")
     d_min = check_positive("d_min", d_min)
     threshold = critical_diffusion(beta, dim, kind)
+    k = born_from
+    birth = float(noise.growth_rates(beta, dim, k, kind)[k - 1]) / (k * (k + dim - 2)) / threshold  # D_k / D_#
+    check(d_min < 1, "d_min", d_min, "a fraction < 1 of D_k, where the branch is born")
     if kind == "sa":
         diffusion, m, stable, nodes, log_density = sa_branch(
-            zonal.beta, zonal.dim, threshold, lambda t: legendre_values(zonal.modes, zonal.dim, t), d_min, step,
-            max_points)
+            zonal.beta, zonal.dim, threshold, lambda t: legendre_values(zonal.modes, zonal.dim, t), step, max_points,
+            k, birth, d_min * birth)
     else:
         def equations(u):
             g, jacobian_m, jacobian_d = zonal.residual(u[:-1], u[-1] * threshold)
             return g, np.column_stack([jacobian_m, jacobian_d * threshold]), jacobian_m
 
-        start, tangent = np.append(np.zeros(zonal.modes), 1.0), np.append(1.0, np.zeros(zonal.modes))
-        points = follow(equations, start, tangent, lambda u: u[-1] >= d_min, step, max_points,
-                        lambda u: u[-1] > 0 and abs(u[0]) < 1)
+        start, tangent = np.append(np.zeros(zonal.modes), birth), np.zeros(zonal.modes + 1)
+        tangent[k - 1] = 1.0
+        points = follow(equations, start, tangent, lambda u: u[-1] >= d_min * birth, step, max_points,
+                        lambda u: u[-1] > 0 and np.abs(u[:-1]).max() < 1)
         diffusion = np.array([u[-1] * threshold for u, _ in points])
         m = np.array([u[:-1] for u, _ in points])
         stable = np.array([zonal.stable(jacobian_m) for _, jacobian_m in points])
     branch = xr.Dataset(
         {"diffusion": ("point", diffusion), "moment": (("point", "mode"), m),
-         "order_parameter": ("point", np.abs(m[:, 0])), "stable": ("point", stable)},
+         "order_parameter": ("point", np.abs(m[:, k - 1]), {"description": f"|m_{k}|"}),
+         "stable": ("point", stable)},
         coords={"point": np.arange(len(diffusion)), "mode": np.arange(1, zonal.modes + 1)},
         attrs={"beta": float(beta), "dim": int(dim), "critical_diffusion": threshold, "kind": kind,
+               "born_from": k, "bifurcation_diffusion": birth * threshold,
                "description": f"zonal stationary states of the noisy {kind.upper()} dynamics (docs/science.md §6)"})
     if kind == "usa":
         branch["free_energy"] = ("point", [zonal.free_energy(moment, d) for moment, d in zip(m, diffusion)])

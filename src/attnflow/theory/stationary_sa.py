@@ -62,13 +62,15 @@ class ZonalSA:
         return bool(np.linalg.eigvals(fixed_point - np.eye(len(fixed_point))).real.max() < 0)
 
 
-def sa_branch(beta: float, dim: int, threshold: float, legendre, d_min: float, step: float,
-              max_points: int) -> tuple[np.ndarray, ...]:
-    """Along the SA branch born at D_# = `threshold`, continued in (u, D / D_#) until D < d_min D_#: D, the
-    moments <legendre(t)> (legendre: nodes -> (modes, nodes)), stability, the nodes t and log rho there."""
+def sa_branch(beta: float, dim: int, threshold: float, legendre, step: float, max_points: int, born_from: int,
+              birth: float, end: float) -> tuple[np.ndarray, ...]:
+    """Along the SA branch born from the degree-k harmonic (k = born_from) at D = birth D_# (D_# = `threshold`),
+    continued in (u, D / D_#) until D < end D_#: D, the moments <legendre(t)> (legendre: nodes -> (modes,
+    nodes)), stability, the nodes t and log rho there."""
     zonal = ZonalSA(beta, dim)
-    p1 = zonal.t  # P_1(t) = t: the harmonic that turns unstable first
-    scale = math.sqrt(len(p1)) / threshold  # log rho spans ~1/D: steps in the rms of D_# log rho
+    values = legendre(zonal.t)
+    harmonic = values[born_from - 1]
+    scale = math.sqrt(len(harmonic)) / threshold  # log rho spans ~1/D: steps in the rms of D_# log rho
 
     def equations(point):  # G in units of 1/D_# too, so that its tolerance is relative to log rho's span
         u, diffusion = point[:-1] * scale, point[-1] * threshold
@@ -76,12 +78,11 @@ def sa_branch(beta: float, dim: int, threshold: float, legendre, d_min: float, s
         return (g * threshold, np.column_stack([jacobian_u * scale, jacobian_d * threshold]) * threshold,
                 fixed_point)
 
-    start = np.append(np.zeros(len(p1)), 1.0)
-    tangent = np.append(p1 / np.linalg.norm(p1), 0.0)
-    points = follow(equations, start, tangent, lambda point: point[-1] >= d_min, step, max_points,
+    start = np.append(np.zeros(len(harmonic)), birth)
+    tangent = np.append(harmonic / np.linalg.norm(harmonic), 0.0)
+    points = follow(equations, start, tangent, lambda point: point[-1] >= end, step, max_points,
                     lambda point: point[-1] > 0)
     weights = np.exp(zonal.log_weights)
-    values = legendre(zonal.t)
     diffusion = np.array([point[-1] * threshold for point, _ in points])
     log_density = np.array([point[:-1] * scale for point, _ in points])
     moments = np.exp(log_density) @ (weights[:, None] * values.T)
