@@ -2,8 +2,8 @@
 
 Run: `python benchmarks/ensembles.py` (or `python benchmarks/run.py ensembles`). Each table is measured in one
 run, the calls of a row taken in turn (ROUNDS rounds, one call each), so that a change in the machine's load
-falls on all of them alike; medians (minimum in brackets); ratios of medians. torch on one thread, as the
-experiments run it.
+falls on all of them alike; medians (minimum in brackets); ratios of medians; each table quiet and with every
+core kept busy by other processes (`load.py`). torch on one thread, as the experiments run it.
 1. The circle engine, the statistics experiment's batch (20 seeds x n, USA, beta = 5): `circle.angular_velocity`
    on the batch and a Python loop over the systems (the experiment's former private engine was measured
    beside them before it was deleted: RESULTS.md keeps those figures).
@@ -27,11 +27,18 @@ from attnflow import sphere, threads
 from attnflow.experiments.metastability_stats import initial_angles
 from attnflow.interaction import circle, dense
 
+import load
+
 ROUNDS = 40
 
 
-def measure(calls: dict, rounds: int = ROUNDS) -> dict:
-    """name -> (median, minimum) seconds of each call, the calls taken in turn every round."""
+def measure(calls: dict, rounds: int = ROUNDS) -> tuple[dict, dict]:
+    """name -> (median, minimum) seconds of each call, the calls taken in turn every round; on the machine as it
+    is and with every core kept busy (`load.py`)."""
+    return load.quiet_and_busy(lambda: _measure(calls, rounds))
+
+
+def _measure(calls: dict, rounds: int) -> dict:
     times = {name: [] for name in calls}
     for call in calls.values():
         call()
@@ -43,10 +50,14 @@ def measure(calls: dict, rounds: int = ROUNDS) -> dict:
     return {name: (float(np.median(values)), min(values)) for name, values in times.items()}
 
 
-def table(title: str, results: dict, reference: str) -> None:
-    print(f"{title}\n\n| implementation | median (min) | median / {reference} |\n|---|---|---|")
-    for name, (median, low) in results.items():
-        print(f"| {name} | {median * 1e3:.3f} ms ({low * 1e3:.3f}) | {median / results[reference][0]:.2f} |")
+def table(title: str, results: tuple[dict, dict], reference: str) -> None:
+    print(f"{title}\n\n| implementation | quiet: median (min) | quiet / {reference} | busy: median (min) | "
+          f"busy / {reference} |\n|---|---|---|---|---|")
+    quiet, busy = results
+    for name in quiet:
+        cells = [f"{median * 1e3:.3f} ms ({low * 1e3:.3f}) | {median / figures[reference][0]:.2f}"
+                 for figures in (quiet, busy) for median, low in (figures[name],)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     print()
 
 
@@ -106,7 +117,7 @@ def dense_phase_diagram(systems: int, d: int) -> None:
 
 
 def main() -> None:
-    print(f"Load average at the start {os.getloadavg()[0]:.2f} (a shared machine: other jobs ran throughout); "
+    print(f"Load average at the start {os.getloadavg()[0]:.2f}; {load.DESCRIPTION}; "
           f"{threads.describe()}; torch on 1 thread.\n")
     previous = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1,7 +1,9 @@
 """Particle engine benchmarks (issue: the package): prints Markdown tables.
 
-1. The paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, USA) with the circle engine, timed whole.
+1. The paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, USA) with the circle engine, timed whole
+   (on a busy machine: `busy.py`).
 2. One velocity evaluation at n = 2e4: circle engine against the seed's dense O(n^2) pairwise sum.
+2 and 3 are medians, on the machine as it is and with every core kept busy by other processes (`load.py`).
 3. Dense engine throughput (pairs/s) for d = 3, 16, 128 against the one-line PyTorch expression
    exp(beta X X^T) @ X + projection and against one bare (n x d) @ (d x n) matmul of the same size;
    then n = 2e5, where the one-liner's n x n matrix (320 GB) cannot be allocated.
@@ -11,20 +13,23 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 
 import attnflow as af
 import attnflow.clusters
 from attnflow.interaction import dense
 
+import load
 
-def best_of(repeats, function):
+
+def median_of(repeats, function):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return float(np.median(times))
 
 
 def seed_dense_velocity(theta: torch.Tensor, beta: float, rows: int = 1000) -> torch.Tensor:
@@ -58,42 +63,55 @@ def paper_run(seed_step: float) -> str:
             f"Speed-up of the whole run: {seed_step * 6000 / wall:.0f}x.\n")
 
 
-def velocity_evaluation() -> tuple[str, float]:
+def velocity_evaluation() -> tuple[float, str]:
     x = af.init.uniform(20_000, 2, seed=1)
     model = af.Model("usa", 5.0, 2)
     tensor = torch.as_tensor(x)
     theta = torch.atan2(tensor[:, 1], tensor[:, 0])
-    circle = best_of(5, lambda: af.velocity(model, tensor, engine="circle"))
-    seed = best_of(1, lambda: seed_dense_velocity(theta, 5.0))
-    blocked = best_of(2, lambda: af.velocity(model, tensor, engine="dense"))
-    return seed, ("### One velocity evaluation, beta = 5, n = 2e4 (USA, circle)\n\n"
-            "| algorithm | time | ratio to circle |\n|---|---|---|\n"
-            f"| circle engine (Fourier-Bessel, O(n M)) | {circle * 1e3:.2f} ms | 1 |\n"
-            f"| attnflow dense engine (blocked matmul, O(n^2)) | {blocked * 1e3:.0f} ms | {blocked / circle:.0f} |\n"
-            f"| seed's dense pairwise sum (O(n^2)) | {seed * 1e3:.0f} ms | {seed / circle:.0f} |\n")
+
+    def times():
+        return (median_of(21, lambda: af.velocity(model, tensor, engine="circle")),
+                median_of(3, lambda: af.velocity(model, tensor, engine="dense")),
+                median_of(1, lambda: seed_dense_velocity(theta, 5.0)))
+
+    quiet, busy = load.quiet_and_busy(times)
+    names = ("circle engine (Fourier-Bessel, O(n M))", "attnflow dense engine (blocked matmul, O(n^2))",
+             "seed's dense pairwise sum (O(n^2))")
+    rows = [f"| {name} | {low * 1e3:.2f} ms | {low / quiet[0]:.0f} | {high * 1e3:.2f} ms | {high / busy[0]:.0f} |"
+            for name, low, high in zip(names, quiet, busy)]
+    return quiet[2], ("### One velocity evaluation, beta = 5, n = 2e4 (USA, circle; medians)\n\n"
+                      f"Busy: {load.DESCRIPTION}.\n\n"
+                      "| algorithm | quiet | quiet, ratio to circle | busy | busy, ratio to circle |\n"
+                      "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def dense_throughput() -> str:
-    lines = ["### Dense engine throughput (USA, beta = 5, float64, CPU)\n",
+    lines = ["### Dense engine throughput (USA, beta = 5, float64, CPU; medians of 3)\n",
+             f"Busy: {load.DESCRIPTION}.\n",
              "| d | n | attnflow dense | one-line exp(beta X X^T) @ X | ratio (engine / one-liner) | "
-             "bare X @ X^T matmul |", "|---|---|---|---|---|---|"]
-    for dim in (3, 16, 128):
-        n = 8000
-        x = torch.as_tensor(af.init.uniform(n, dim, seed=2))
-        model = af.Model("usa", 5.0, dim)
-        engine = best_of(3, lambda: af.velocity(model, x, engine="dense"))
-        line = best_of(3, lambda: one_liner(5.0, x))
-        matmul = best_of(3, lambda: x @ x.T)
-        pairs = n * n
+             "bare X @ X^T matmul | attnflow dense, busy | one-liner, busy |", "|---|---|---|---|---|---|---|---|"]
+    n = 8000
+    inputs = {dim: torch.as_tensor(af.init.uniform(n, dim, seed=2)) for dim in (3, 16, 128)}
+
+    def times():
+        return {dim: (median_of(3, lambda: af.velocity(af.Model("usa", 5.0, dim), x, engine="dense")),
+                      median_of(3, lambda: one_liner(5.0, x)), median_of(3, lambda: x @ x.T))
+                for dim, x in inputs.items()}
+
+    quiet, busy = load.quiet_and_busy(times)
+    pairs = n * n
+    for dim in inputs:
+        engine, line, matmul = quiet[dim]
         lines.append(f"| {dim} | {n} | {pairs / engine / 1e9:.2f} Gpairs/s | {pairs / line / 1e9:.2f} Gpairs/s | "
-                     f"{engine / line:.2f} | {pairs / matmul / 1e9:.2f} Gpairs/s |")
+                     f"{engine / line:.2f} | {pairs / matmul / 1e9:.2f} Gpairs/s | "
+                     f"{pairs / busy[dim][0] / 1e9:.2f} Gpairs/s | {pairs / busy[dim][1] / 1e9:.2f} Gpairs/s |")
     n = 200_000
     x = torch.as_tensor(af.init.uniform(n, 3, seed=3))
     peak = dense.DEFAULT_MEMORY_BUDGET * 2 + n * 3 * 8 * 4
-    engine = best_of(1, lambda: af.velocity(af.Model("usa", 5.0, 3), x, engine="dense"))
+    engine = median_of(1, lambda: af.velocity(af.Model("usa", 5.0, 3), x, engine="dense"))
     lines.append(f"| 3 | {n} | {n * n / engine / 1e9:.2f} Gpairs/s ({engine:.0f} s, weights in blocks of "
                  f"{dense.DEFAULT_MEMORY_BUDGET >> 20} MiB, < {peak >> 20} MiB in all) | cannot run: the n x n "
-                 f"matrix needs {n * n * 8 / 2**30:.0f} GiB | - | - |")
+                 f"matrix needs {n * n * 8 / 2**30:.0f} GiB | - | - | - | - |")
     return "\n".join(lines) + "\n"
 
 

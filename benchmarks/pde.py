@@ -12,7 +12,8 @@ Second table: convergence under refinement in the smooth phase (beta = 5, t = 0.
 1/2pi (1 + 2 sum_k eps_k cos k(theta - phi_k)) with modes 1..4; reference: spectral, N = 1024, rtol 1e-11),
 with the observed orders; Lax–Friedrichs there with dt = 0.2 dx (at the seed's 0.02 dx its numerical
 diffusion 25 dx keeps it pre-asymptotic on these grids).
-Prints Markdown tables; takes about 3 minutes on 2 quiet cores (the reference run is half of it).
+Third table: two of the runs on the machine as it is and with every core kept busy (`load.py`).
+Prints Markdown tables; takes about 4 minutes on 2 quiet cores (the reference run is a third of it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from attnflow.pde import initial
 from attnflow.pde.geometry import Circle
 from attnflow.pde.lax_friedrichs import LaxFriedrichsSolver
 
+import load
+
 BETA, T_END, SIGMA, NOISE_POINTS, SEED = 5.0, 0.5, 0.01, 10_000, 0
 REFERENCE_GRID, SEED_GRID, COARSE_CELLS = 16384, 10_000, 256
 
@@ -37,13 +40,24 @@ def start(n: int) -> np.ndarray:
 
 
 def run(method: str, n: int, repeats: int = 1, **options):
-    """(final density, dataset, best wall time of `repeats`)."""
-    best, ds = math.inf, None
+    """(final density, dataset, median wall time of `repeats`)."""
+    times, ds = [], None
     for _ in range(repeats):
         ds = pde.solve(af.Model("usa", BETA, 2), start(n), T_END, method=method, save_every=T_END,
                        observe_every=T_END / 50, underresolved="warn", **options)  # the table shows min rho
-        best = min(best, ds.attrs["wall_time"])
-    return ds.density.values[-1], ds, best
+        times.append(ds.attrs["wall_time"])
+    return ds.density.values[-1], ds, float(np.median(times))
+
+
+def quiet_and_busy() -> None:
+    """Wall time of two runs (median of 3) on the machine as it is and with every core kept busy."""
+    cases = (("finite volumes", "fv", 1024, {}), ("spectral, rtol 1e-6", "spectral", 2048,
+                                                  {"rtol": 1e-6, "atol": 1e-8}))
+    quiet, busy = load.quiet_and_busy(lambda: [run(method, n, 3, **options)[2] for _, method, n, options in cases])
+    print(f"\n## Quiet and busy machine ({load.DESCRIPTION}; median of 3 runs)\n")
+    print("| solver | N | quiet | busy | busy / quiet |\n|---|---|---|---|---|")
+    for (name, _, n, _), low, high in zip(cases, quiet, busy):
+        print(f"| {name} | {n} | {low:.2f} s | {high:.2f} s | {high / low:.2f} |")
 
 
 def cell_masses(rho: np.ndarray, cells: int = COARSE_CELLS) -> np.ndarray:
@@ -142,6 +156,7 @@ def main() -> None:
               f"with N = {n} in {wall:.2f} s, {lf_time / wall:.0f}× faster than the extrapolated "
               f"{lf_time / 3600:.1f} h of the baseline.")
     convergence()
+    quiet_and_busy()
 
 
 if __name__ == "__main__":

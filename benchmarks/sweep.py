@@ -3,7 +3,8 @@
     python benchmarks/sweep.py
 Prints a Markdown table: wall time of `run_sweep` (cluster start-up and worker imports excluded),
 against a plain in-process loop over the same points (the baseline, no Dask, no store), and checks
-that the 1- and 2-worker stores are byte-identical. About a minute on 2 idle cores.
+that the 1- and 2-worker stores are byte-identical; then the loop and the 2-worker sweep on the machine as it is
+and with every core kept busy (`load.py`). About two minutes on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import torch
+
+import load
 
 SPEC = {"task": "simulate", "fixed": {"dim": 3, "n": 400, "t_end": 1.0, "dt": 0.005, "method": "rk4",
                                       "observations": 3, "kmax": 4},
@@ -69,6 +72,13 @@ def main() -> None:
     print("\n(task CPU s / wall: CPU seconds the tasks used over the wall time, i.e. workers really busy;"
           " below the worker count on a machine shared with other jobs.)")
     print(f"\nStores of the 1- and 2-worker runs byte-identical: {'yes' if identical else 'NO'}.")
+    with tempfile.TemporaryDirectory() as folder:
+        quiet, busy = load.quiet_and_busy(
+            lambda: (in_process(spec), on_cluster(spec, 2, Path(folder) / f"busy{time.time_ns()}.zarr")[0]))
+    print(f"\nQuiet and busy machine ({load.DESCRIPTION}):\n")
+    print("| run | quiet (s) | busy (s) | busy / quiet |\n| --- | ---: | ---: | ---: |")
+    for name, low, high in zip(("in-process loop", "LocalCluster, 2 workers"), quiet, busy):
+        print(f"| {name} | {low:.2f} | {high:.2f} | {high / low:.2f} |")
 
 
 if __name__ == "__main__":
