@@ -13,7 +13,7 @@ from attnflow.pde.geometry import Zonal, grid
 
 @pytest.mark.parametrize("dim", [3, 5, 8])
 def test_basis_is_the_normalised_gegenbauer_family(dim):
-    """phi_l = sqrt(N_l) C_l^a / C_l^a(1) (scipy), orthonormal under the Gauss–Jacobi weights, N_l by the binomials."""
+    """phi_l = sqrt(N_l) C_l^a / C_l^a(1) (scipy), orthonormal under the Gauss–Jacobi weights; N_l by binomials."""
     t, w = gegenbauer.nodes(30, dim)
     phi, dphi = gegenbauer.basis(12, dim, t)
     np.testing.assert_allclose((phi * w) @ phi.T, np.eye(13), atol=1e-12)
@@ -85,8 +85,8 @@ def test_high_dimension_costs_the_same():
     steps = []
     for dim in (8, 1024):
         rates = af.theory.growth_rates(4.0, dim, 3)
-        ds = pde.solve(af.Model("usa", 4.0, dim), initial.zonal_modes(32, dim, 1e-3 / np.exp(gegenbauer.log_dimension(np.arange(1, 3), dim))),
-                       3 / rates[0], zonal=True)
+        amplitudes = 1e-3 / np.exp(gegenbauer.log_dimension(np.arange(1, 3), dim))
+        ds = pde.solve(af.Model("usa", 4.0, dim), initial.zonal_modes(32, dim, amplitudes), 3 / rates[0], zonal=True)
         steps.append(ds.attrs["steps"])
     assert abs(steps[0] - steps[1]) <= 0.25 * max(steps)
 

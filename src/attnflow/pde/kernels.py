@@ -1,4 +1,5 @@
-"""The mean-field velocity as a multiplier: Fourier on the circle, Funk–Hecke on S^{d-1} (docs/science.md §1–2, §8).
+"""The mean-field velocity as a multiplier: Fourier on the circle, Funk–Hecke on S^{d-1} (docs/science.md §1–2,
+§8).
 
 With rho(theta) = sum_k rho_hat_k e^{i k theta} and e^{beta cos phi} = I_0 + 2 sum_k I_k cos k phi,
   v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .. import threads
 from ..errors import (AttnflowError, NonFiniteError, ParameterError, check, check_choice, check_integer, check_positive,
                       check_real)
 from ..interaction import check_representable
@@ -148,37 +149,39 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
     densities, observed = [], []
     lowest, underresolved_at = float(geometry.resolved(rho0).min()), None
     started = wallclock.perf_counter()
-    for target in events:
-        while solver.t < target:
-            before = solver.t
-            solver.advance(float(target))
+    with threads.torch_threads(getattr(solver, "threads", None)):  # small S^2 grids: one thread (sphere.py)
+        for target in events:
+            while solver.t < target:
+                before = solver.t
+                solver.advance(float(target))
+                rho = solver.density()
+                if solver.steps + solver.rejected > max_steps:
+                    raise NonFiniteError(f"the {method} solver took more than max_steps={max_steps} steps by t = "
+                                         f"{solver.t:.6g} of {t_end:g} (beta={model.beta:g}, kind={model.kind}, "
+                                         f"{grid_text}): the dynamics is too fast for this grid (USA speeds grow "
+                                         "like e^beta); raise max_steps, shorten t_end, or use kind='sa'")
+                if not (solver.t > before and np.isfinite(rho).all()):
+                    raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} "
+                                         f"(beta={model.beta:g}, {grid_text}): the density is not finite or the step "
+                                         "vanished")
+                values = geometry.resolved(rho)
+                lowest = min(lowest, float(values.min()))  # after every step, not only when observed
+                if method in SPECTRAL and underresolved_at is None and values.min() < -NEGATIVITY * values.max():
+                    underresolved_at = solver.t
+                    message = (f"the {method} density became negative (min {values.min():.3g}) at t = "
+                               f"{solver.t:.6g}: the clusters are sharper than the grid ({grid_text}) resolves; use "
+                               + ("method='fv' (positive by construction) or " if space.name == "circle" else "")
+                               + "a finer grid")
+                    if underresolved == "raise":
+                        raise UnderResolvedError(message)
+                    warnings.warn(message, UnderResolvedWarning, stacklevel=2)
+                if progress is not None:
+                    progress(solver.t, t_end)
             rho = solver.density()
-            if solver.steps + solver.rejected > max_steps:
-                raise NonFiniteError(f"the {method} solver took more than max_steps={max_steps} steps by t = "
-                                     f"{solver.t:.6g} of {t_end:g} (beta={model.beta:g}, kind={model.kind}, {grid_text}): "
-                                     "the dynamics is too fast for this grid (USA speeds grow like e^beta); "
-                                     "raise max_steps, shorten t_end, or use kind='sa'")
-            if not (solver.t > before and np.isfinite(rho).all()):
-                raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} (beta={model.beta:g}, "
-                                     f"{grid_text}): the density is not finite or the step vanished")
-            values = geometry.resolved(rho)
-            lowest = min(lowest, float(values.min()))  # after every step, not only when observed
-            if method in SPECTRAL and underresolved_at is None and values.min() < -NEGATIVITY * values.max():
-                underresolved_at = solver.t
-                message = (f"the {method} density became negative (min {values.min():.3g}) at t = {solver.t:.6g}: the "
-                           f"clusters are sharper than the grid ({grid_text}) resolves; use "
-                           + ("method='fv' (positive by construction) or " if space.name == "circle" else "")
-                           + "a finer grid")
-                if underresolved == "raise":
-                    raise UnderResolvedError(message)
-                warnings.warn(message, UnderResolvedWarning, stacklevel=2)
-            if progress is not None:
-                progress(solver.t, t_end)
-        rho = solver.density()
-        if np.isin(target, save_times):
-            densities.append(rho)
-        if np.isin(target, observe_times):
-            observed.append(rho)
+            if np.isin(target, save_times):
+                densities.append(rho)
+            if np.isin(target, observe_times):
+                observed.append(rho)
     wall_time = wallclock.perf_counter() - started
 
     observed = np.array(observed)

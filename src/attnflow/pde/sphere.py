@@ -25,6 +25,11 @@ from .kernels import HarmonicKernel
 from .sht import transforms
 
 
+# below this many padded grid points a CPU run keeps torch on one thread (`solve`, `threads.torch_threads`): torch's
+# FFTs of a few thousand numbers each open a parallel region, ~10 ms on a busy 2-core machine against 0.02 ms
+SERIAL_POINTS = 2**15
+
+
 def padded_latitudes(degree: int) -> int:
     """ceil((3L + 1) / 2): the Gauss latitudes that integrate degree-3L polynomials exactly."""
     return (3 * degree + 2) // 2
@@ -50,6 +55,7 @@ class SphereSolver(Dopri5Solver):
         self.weight = as_column(4 * np.pi * kernel.weight)
         self.laplacian = as_column(l * (l + 1))
         self.diffusion = model.diffusion
+        self.threads = 1 if torch.device(device).type == "cpu" and 2 * nlat**2 < SERIAL_POINTS else None
         self.state = self.grid.forward(torch.as_tensor(density0, dtype=torch.float64, device=device))
 
     def rate(self, c: torch.Tensor) -> torch.Tensor:
