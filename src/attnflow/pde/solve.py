@@ -40,6 +40,8 @@ OPTIONS = {"spectral": ("rtol", "atol", "first_step"), "fv": ("cfl", "max_step")
            "gegenbauer": ("rtol", "atol", "first_step")}
 DEFAULT_METHOD = {"circle": "fv", "sphere": "sht", "zonal": "gegenbauer"}
 SPECTRAL = ("spectral", "sht", "gegenbauer")  # methods whose density may dip below zero
+DENSITY = {"sphere": {"density": ("density of the tokens on S^2 against the area element", "sr-1")},
+           "zonal": {"density": ("density of t = <x, e> against the uniform probability measure on S^(d-1)", "1")}}
 MAX_STEPS = 10**6  # default bound on the time steps of one solve
 NEGATIVITY = 1e-3  # a spectral density below -NEGATIVITY max(rho) is under-resolved
 
@@ -208,7 +210,7 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
          "mode_amplitude": (("obs_time", "mode"), amplitudes),
          "harmonic_power": (("obs_time", "mode"), amplitudes**2)},
         coords={"time": save_times, **geometry.coords, "obs_time": observe_times, "mode": np.arange(1, kmax + 1)},
-        attrs=attrs))
+        attrs=attrs), DENSITY.get(space.name))
 
 
 def _times(t_end: float, every: float) -> np.ndarray:
