@@ -21,7 +21,7 @@ BAND_LIMITS = (15, 31, 63)
 
 def per_step(nlat: int) -> tuple[float, int]:
     """Seconds per accepted step (wall time / steps) of a short USA run at beta = 4 from noise, and the steps."""
-    rho0 = initial.sphere_noise(nlat, 0.01, seed=0)
+    rho0 = initial.sphere_noise(nlat, 0.002, seed=0)
     ds = pde.solve(af.Model("usa", 4.0, 3), rho0, 0.002, save_every=0.002)
     return ds.attrs["wall_time"] / ds.attrs["steps"], ds.attrs["steps"]
 
