@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # The CPU wheel of torch is pinned here; a CUDA user installs their own torch into
 # the venv first (see README), and this pin is then already satisfied or skipped.
 TORCH ?= torch==2.13.0
+# The PDE on S^2 (the `sphere` extra): built from its sdist against the torch above (needs g++, ~1 min);
+# the 0.9 wheels do not load with torch 2.13.
+TORCH_HARMONICS ?= torch-harmonics==0.8.0
 
 .PHONY: install demo test test-slow bench clean
 
@@ -12,6 +15,7 @@ $(BIN)/attnflow: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -c "import torch_harmonics" 2>/dev/null || $(BIN)/python -m pip install --quiet --no-build-isolation "$(TORCH_HARMONICS)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 

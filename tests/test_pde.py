@@ -7,7 +7,7 @@ import attnflow as af
 from attnflow import pde
 from attnflow.errors import ParameterError
 from attnflow.pde import initial
-from attnflow.pde.geometry import Circle, geometry_for, grid
+from attnflow.pde.geometry import Circle, Sphere, Zonal, geometry_for, grid
 from attnflow.pde.kernels import Kernel
 
 
@@ -209,7 +209,7 @@ def test_wasserstein1_closed_forms():
 
 @pytest.mark.parametrize("call, name", [
     (lambda: pde.solve(af.Model("usa", 5.0, 2), initial.uniform_modes(64, [0.1]), 0.1, method="euler"), "method"),
-    (lambda: pde.solve(af.Model("usa", 5.0, 3), initial.uniform_modes(64, [0.1]), 0.1), "dim"),
+    (lambda: pde.solve(af.Model("usa", 5.0, 4), initial.uniform_modes(64, [0.1]), 0.1), "dim"),
     (lambda: pde.solve(af.Model("usa", 5.0, 2), np.ones(64), 0.1), "density0"),
     (lambda: pde.solve(af.Model("usa", 5.0, 2), initial.uniform_modes(64, [0.6]), 0.1, method="fv"), "density0"),
     (lambda: pde.solve(af.Model("usa", 5.0, 2), initial.uniform_modes(64, [0.1]), 0.1, courant=0.1), "options"),
@@ -239,8 +239,8 @@ def test_spectral_under_resolution_is_an_error_or_a_warning_with_its_time():
 
 
 def test_circle_geometry():
-    """The circle's grid, quadrature weight and coordinate against closed forms; geometry_for refuses dim != 2
-    naming dim and the circle; every solver names the circle among its geometries."""
+    """The circle's grid, quadrature weight and coordinate against closed forms; geometry_for picks the sphere for
+    dim = 3 and refuses dim = 4 (without zonal=True) naming dim and the circle; the circle's solvers."""
     circle = Circle(16)
     assert np.allclose(circle.points, 2 * np.pi * (np.arange(16) + 0.5) / 16, rtol=0, atol=1e-15)
     assert circle.weight == pytest.approx(2 * np.pi / 16, rel=1e-15) and circle.max_modes == 8
@@ -252,6 +252,8 @@ def test_circle_geometry():
     geometry, rho = Circle.from_density(np.full(16, 1 / (2 * np.pi)), "fv")
     assert geometry == circle and rho.dtype == np.float64
     assert geometry_for(af.Model("usa", 1.0, 2)) is Circle
-    with pytest.raises(ParameterError, match="dim=3.*circle"):
-        geometry_for(af.Model("usa", 1.0, 3))
-    assert all("circle" in solver.geometries for solver in pde.SOLVERS.values())
+    assert geometry_for(af.Model("usa", 1.0, 3)) is Sphere and geometry_for(af.Model("usa", 1.0, 4), zonal=True) is Zonal
+    with pytest.raises(ParameterError, match="dim=4.*circle"):
+        geometry_for(af.Model("usa", 1.0, 4))
+    assert [name for name, solver in pde.SOLVERS.items() if "circle" in solver.geometries] == [
+        "spectral", "fv", "lax-friedrichs"]

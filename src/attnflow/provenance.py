@@ -51,6 +51,11 @@ VARIABLES = {
     "order_parameter": ("order parameter |mean of x|", "1"),
     "density": ("density of the tokens on the circle", "rad-1"),
     "mass": ("total mass of the density", "1"),
+    "harmonic_power": ("Gegenbauer power S_k of the degree-k harmonic of the density (mode_amplitude squared)", "1"),
+    "quadrature_weight": ("quadrature weight of the grid point (dtheta, dA on S^2, sigma for zonal densities)", "1"),
+    "lat": ("latitude", "degrees_north"),
+    "lon": ("longitude", "degrees_east"),
+    "t": ("t = <x, e>, the coordinate of zonal densities on S^(d-1)", "1"),
 }
 
 

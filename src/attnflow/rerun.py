@@ -42,11 +42,23 @@ def parse_amplitudes(text: str) -> list[float]:
         raise ParameterError("--amplitudes", text, "comma-separated numbers") from None
 
 
-def initial_density(init: str, grid: int, sigma: float, seed: int, noise_points: int | None, amplitudes: str):
-    """The CLI's initial density on `grid` cells, and the attributes that record how it was made."""
+def initial_density(init: str, grid: int, sigma: float, seed: int, noise_points: int | None, amplitudes: str,
+                    dim: int = 2, zonal: bool = False):
+    """The CLI's initial density on `grid` cells (dim = 2), on the grid x 2 grid Legendre–Gauss grid of S^2 (dim = 3)
+    or at `grid` Gauss–Jacobi nodes (zonal), and the attributes that record how it was made."""
     from .pde import initial
 
     check(init in DENSITY_INITS, "init", init, f"one of {', '.join(DENSITY_INITS)}")
+    if zonal:
+        check(init == "modes", "init", init, "modes for zonal densities (|m_l| = the amplitudes)")
+        return (initial.zonal_modes(grid, dim, parse_amplitudes(amplitudes)),
+                {"init": init, "init_amplitudes": amplitudes})
+    if dim == 3:
+        if init == "noise":
+            return (initial.sphere_noise(grid, sigma=sigma, seed=seed),
+                    {"init": init, "init_sigma": sigma, "init_seed": seed})
+        return (initial.sphere_modes(grid, parse_amplitudes(amplitudes)),
+                {"init": init, "init_amplitudes": amplitudes})
     if init == "noise":
         return (initial.uniform_noise(grid, sigma=sigma, seed=seed, noise_points=noise_points),
                 {"init": init, "init_sigma": sigma, "init_seed": seed, "init_noise_points": noise_points})
@@ -106,12 +118,13 @@ def _rerun_particles(ds, attrs, command, out, overwrite, progress):
 def _rerun_pde(ds, attrs, command, out, overwrite, progress):
     from .io import save
     from .pde import solve
-    grid = int(attrs["n_grid"])
+    grid = int(attrs["n_lat"] if "n_lat" in attrs else attrs["n_grid"])
+    zonal = bool(attrs.get("zonal", 0))
     init = attrs.get("init", "array")
     if init in DENSITY_INITS:
         rho0, recorded = initial_density(init, grid, float(attrs.get("init_sigma", 0.01)),
                                          int(attrs.get("init_seed", 0)), _optional(attrs.get("init_noise_points")),
-                                         str(attrs.get("init_amplitudes", "")))
+                                         str(attrs.get("init_amplitudes", "")), int(attrs["dim"]), zonal)
     else:
         rho0, recorded = ds["density"].isel(time=0).values, {"init": "array"}
     options = {key[len("option_"):]: _optional(value) for key, value in attrs.items() if key.startswith("option_")}
@@ -119,7 +132,7 @@ def _rerun_pde(ds, attrs, command, out, overwrite, progress):
         result = solve(_model(attrs), rho0, float(attrs["t_end"]), method=attrs["method"],
                        save_every=_optional(attrs.get("save_every")), observe_every=_optional(attrs.get("observe_every")),
                        kmax=int(attrs["kmax"]) if "kmax" in attrs else None, progress=progress,
-                       underresolved=attrs.get("underresolved", "raise"), **options)
+                       underresolved=attrs.get("underresolved", "raise"), zonal=zonal, **options)
         if out is not None:
             save(result, out, overwrite=overwrite)
     return result

@@ -68,16 +68,17 @@ def _check_unscaled(beta: float, scaled: bool) -> None:
           "e^(-beta) gamma_k")
 
 
-def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False) -> np.ndarray:
-    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = 1..kmax (docs/science.md §3):
-    the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
-    degree-k harmonics. scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
+def funk_hecke_factor(beta: float, dim: int, kmax: int, scaled: bool = False, kmin: int = 1) -> np.ndarray:
+    """lambda_k(beta, d) = Gamma(d/2) (2/beta)^{d/2-1} I_{k+d/2-1}(beta) / beta, k = kmin..kmax (docs/science.md
+    §3): the eigenvalue of f -> integral of e^{beta<x,y>}/beta f(y) against the uniform probability measure on
+    degree-k harmonics (beta lambda_0 = Z_0). scaled=True returns lambda_k e^{-beta}. beta must be > 0."""
     check_real("beta", beta, 0.0)
     check_integer("dim", dim, 2)
-    check_integer("kmax", kmax, 1)
+    check_integer("kmin", kmin, 0)
+    check_integer("kmax", kmax, max(kmin, 1))
     check(beta > 0, "beta", beta, "a finite number > 0")
     _check_unscaled(beta, scaled)
-    k = np.arange(1, kmax + 1, dtype=np.float64)
+    k = np.arange(kmin, kmax + 1, dtype=np.float64)
     return np.exp(_log_scaled_factor(k, float(beta), dim) + (0.0 if scaled else float(beta)))
 
 

@@ -1,9 +1,10 @@
-"""The space the densities live on (docs/science.md §2): every geometric fact the PDE solvers use.
+"""The space the densities live on (docs/science.md §2, §8): every geometric fact the PDE solvers use.
 
-A geometry holds the grid and its quadrature weight, the mass and the mode amplitudes of a density, the
-kernel of the velocity on its grid, the validation of an initial density, and the spatial coordinate of
-the Dataset `solve` returns. The circle is the only one so far (the sphere S^2 comes next):
-`geometry_for(model)` picks it from model.dim, and each solver names the geometries it solves on.
+A geometry holds the grid and its quadrature weights, the mass and the mode amplitudes of a density, the
+validation of an initial density, and the spatial coordinates of the Dataset `solve` returns:
+`Circle` (d = 2, density against dtheta), `Sphere` (S^2, density against the area element dA) and `Zonal`
+(S^{d-1}, any d: densities of t = <x, e>, against the uniform probability measure sigma).
+`geometry_for(model, zonal)` picks one, and each solver names the geometries it solves on.
 """
 
 from __future__ import annotations
@@ -12,13 +13,27 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import torch
 
 from ..errors import check
 from ..model import Model
+from . import gegenbauer
 from .kernels import Kernel
 
 MASS_TOLERANCE = 1e-8  # |mass - 1| allowed of an initial density
 MIN_POINTS = 8  # the fewest grid points of a density
+
+
+def _validated(density0, shape_ok, shape: str, mass) -> np.ndarray:
+    """density0 as float64 after the checks of a spectral solver's density: its shape (shape_ok(rho), described
+    by `shape`), finite values, mass(rho) = 1."""
+    rho = np.asarray(density0, dtype=np.float64)
+    check(shape_ok(rho), "density0", f"array of shape {rho.shape}", shape)
+    check(bool(np.isfinite(rho).all()), "density0", "array with non-finite entries", "finite values")
+    total = float(mass(rho))
+    check(abs(total - 1) <= MASS_TOLERANCE, "density0", f"density of mass {total:.12g}",
+          "mass 1 under the grid's quadrature (the helpers in attnflow.pde.initial normalise)")
+    return rho
 
 
 def grid(n: int) -> np.ndarray:
@@ -36,7 +51,7 @@ class Circle:
     dims: ClassVar[tuple[str, ...]] = ("angle",)  # the Dataset's spatial dimension
 
     @classmethod
-    def from_density(cls, density0, method: str = "spectral") -> tuple[Circle, np.ndarray]:
+    def from_density(cls, density0, method: str = "spectral", dim: int = 2) -> tuple[Circle, np.ndarray]:
         """(the geometry of density0, the validated density): a finite 1-d array of >= MIN_POINTS values of
         mass 1, non-negative unless `method` is "spectral" (which may dip below zero)."""
         rho = np.asarray(density0, dtype=np.float64)
@@ -63,9 +78,22 @@ class Circle:
         return 2 * np.pi / self.n
 
     @property
+    def weights(self) -> np.ndarray:
+        """The quadrature weight of each grid point (all 2 pi / N)."""
+        return np.full(self.n, self.weight)
+
+    @property
     def max_modes(self) -> int:
         """The most mode amplitudes the grid resolves: N / 2."""
         return self.n // 2
+
+    def describe(self) -> dict:
+        """The grid as Dataset attributes."""
+        return {"n_grid": self.n}
+
+    def resolved(self, density: np.ndarray) -> np.ndarray:
+        """The values of a density at the points where they are determined in floating point: all."""
+        return density
 
     @property
     def coords(self) -> dict[str, np.ndarray]:
@@ -90,11 +118,161 @@ class Circle:
         return Kernel.build(kind, beta, self.n if n is None else n)
 
 
-GEOMETRIES = {2: Circle}  # model.dim -> the geometry of its densities
+@dataclass(frozen=True)
+class Sphere:
+    """S^2 on the nlat x nlon Legendre–Gauss grid: colatitudes theta_i with cos theta_i the Gauss–Legendre nodes
+    (north to south), longitudes phi_j = 2 pi j / nlon; a density against the area element dA (4 pi in all),
+    integrals by the Gauss weights times 2 pi / nlon, exact for harmonics of degree < 2 nlat and order < nlon.
+    It resolves degrees l <= L = min(nlat - 1, (nlon - 1) // 2) (`max_modes`)."""
+
+    nlat: int
+    nlon: int
+    name: ClassVar[str] = "sphere"
+    dims: ClassVar[tuple[str, ...]] = ("lat", "lon")
+
+    @classmethod
+    def from_density(cls, density0, method: str = "sht", dim: int = 3) -> tuple[Sphere, np.ndarray]:
+        """(the geometry of density0, the validated density): an (nlat, nlon) array, nlat >= 4, nlon >= 2 nlat - 1,
+        of mass 1 (may dip below zero: the solver is spectral)."""
+        shape = np.shape(density0)
+        ok = len(shape) == 2 and shape[0] >= 4 and shape[1] >= 2 * shape[0] - 1
+        geometry = cls(*shape) if ok else None
+        rho = _validated(density0, lambda rho: ok, "an (nlat, nlon) array of values on the Legendre–Gauss grid, "
+                         "nlat >= 4 and nlon >= 2 nlat - 1 (attnflow.pde.initial makes them)",
+                         lambda rho: geometry.mass(rho))
+        return geometry, rho
+
+    @property
+    def colatitudes(self) -> np.ndarray:
+        """theta_i in (0, pi), ascending (north to south)."""
+        return np.arccos(np.polynomial.legendre.leggauss(self.nlat)[0][::-1])
+
+    @property
+    def longitudes(self) -> np.ndarray:
+        """phi_j = 2 pi j / nlon."""
+        return np.arange(self.nlon) * (2 * np.pi / self.nlon)
+
+    @property
+    def points(self) -> np.ndarray:
+        """The grid points as unit vectors, shape (nlat, nlon, 3)."""
+        theta, phi = np.meshgrid(self.colatitudes, self.longitudes, indexing="ij")
+        return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The quadrature weights (nlat, nlon): Gauss–Legendre weight of the colatitude times 2 pi / nlon."""
+        gauss = np.polynomial.legendre.leggauss(self.nlat)[1][::-1]
+        return np.repeat(gauss[:, None] * (2 * np.pi / self.nlon), self.nlon, axis=1)
+
+    @property
+    def max_modes(self) -> int:
+        """L = min(nlat - 1, (nlon - 1) // 2): the highest degree the grid resolves."""
+        return min(self.nlat - 1, (self.nlon - 1) // 2)
+
+    @property
+    def coords(self) -> dict[str, tuple]:
+        """The Dataset's coordinates: latitude 90 - theta and longitude phi, in degrees."""
+        return {"lat": ("lat", 90 - np.degrees(self.colatitudes), {"units": "degrees_north"}),
+                "lon": ("lon", np.degrees(self.longitudes), {"units": "degrees_east"})}
+
+    def describe(self) -> dict:
+        """The grid as Dataset attributes."""
+        return {"n_lat": self.nlat, "n_lon": self.nlon, "degree_max": self.max_modes}
+
+    def resolved(self, density: np.ndarray) -> np.ndarray:
+        """The values of a density at the points where they are determined in floating point: all."""
+        return density
+
+    def mass(self, density: np.ndarray):
+        """∫ rho dA over the last two axes."""
+        return np.sum(density * self.weights, axis=(-2, -1))
+
+    def coefficients(self, density: np.ndarray):
+        """The coefficients rho_lm, l, m <= L (`sht`), over the last two axes, as a float64 torch tensor."""
+        from .sht import transforms
+        return transforms(self.nlat, self.nlon, self.max_modes + 1).forward(torch.as_tensor(density))
+
+    def mode_amplitudes(self, density: np.ndarray, kmax: int) -> np.ndarray:
+        """sqrt(S_l), l = 1..kmax: S_l the Gegenbauer power of docs/science.md §3 (`sht.power`), the same as
+        `observables.gegenbauer_power` of particles; it grows like e^{2 gamma_l t} in the linear phase."""
+        from .sht import power
+        return np.sqrt(power(self.coefficients(density))[..., 1:kmax + 1])
 
 
-def geometry_for(model: Model) -> type[Circle]:
-    """The geometry of model's densities: `Circle` for dim = 2; other dimensions are refused."""
+@dataclass(frozen=True)
+class Zonal:
+    """S^{d-1}, densities of t = <x, e> only, against the uniform probability measure sigma (uniform: 1), given by
+    their values at the n Gauss–Jacobi nodes t_j of the weight (1 - t^2)^{(d-3)/2} (`gegenbauer.nodes`);
+    integrals by the Gauss weights w_j (sum 1), exact for polynomials of degree <= 2n - 1 in t. The n values
+    determine the degrees l <= n - 1."""
+
+    n: int
+    dim: int
+    name: ClassVar[str] = "zonal"
+    dims: ClassVar[tuple[str, ...]] = ("t",)
+
+    @classmethod
+    def from_density(cls, density0, method: str = "gegenbauer", dim: int = 3) -> tuple[Zonal, np.ndarray]:
+        """(the geometry of density0, the validated density): a 1-d array of >= MIN_POINTS node values of
+        mass sum_j w_j rho_j = 1 (may dip below zero: the solver is spectral)."""
+        size = np.size(density0)
+        geometry = cls(size, dim)
+        rho = _validated(density0, lambda rho: rho.ndim == 1 and rho.size >= MIN_POINTS,
+                         f"a 1-d array of at least {MIN_POINTS} values at the Gauss–Jacobi nodes",
+                         geometry.mass)
+        return geometry, rho
+
+    @property
+    def points(self) -> np.ndarray:
+        """The nodes t_j, ascending."""
+        return gegenbauer.nodes(self.n, self.dim)[0]
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The Gauss weights w_j (sum 1)."""
+        return gegenbauer.nodes(self.n, self.dim)[1]
+
+    @property
+    def max_modes(self) -> int:
+        """n - 1: the highest degree the n nodes resolve."""
+        return self.n - 1
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """The Dataset's coordinate: t = <x, e> at the nodes."""
+        return {"t": self.points}
+
+    def describe(self) -> dict:
+        """The grid as Dataset attributes."""
+        return {"n_grid": self.n, "zonal": 1}
+
+    def resolved(self, density: np.ndarray) -> np.ndarray:
+        """The values at the nodes where coefficients known to rounding (1e-16) fix the density to 1e-6:
+        eps sum_l |phi_l(t_j)| <= 1e-6. In high d the outer nodes lie far in the tail of sigma (weights below
+        1e-50 at d = 1024), where phi_l(t_j) reaches 1e16 and a density's value there is not determined."""
+        phi, _ = gegenbauer.basis(self.max_modes, self.dim, self.points)
+        return np.asarray(density)[..., np.finfo(np.float64).eps * np.abs(phi).sum(0) <= 1e-6]
+
+    def mass(self, density: np.ndarray):
+        """sum_j w_j rho_j over the last axis."""
+        return np.asarray(density) @ self.weights
+
+    def mode_amplitudes(self, density: np.ndarray, kmax: int) -> np.ndarray:
+        """|m_l| = |∫ P_l(t) rho dsigma|, l = 1..kmax, P_l = phi_l / sqrt(N_l) the Gegenbauer polynomial with
+        P_l(1) = 1: sqrt(S_l) of docs/science.md §3 for a zonal density (|mu_k| on the circle)."""
+        phi, _ = gegenbauer.basis(kmax, self.dim, self.points)
+        moments = (np.asarray(density) * self.weights) @ phi[1:].T
+        return np.abs(moments) * np.exp(-0.5 * gegenbauer.log_dimension(np.arange(1, kmax + 1), self.dim))
+
+
+GEOMETRIES = {2: Circle, 3: Sphere}  # model.dim -> the geometry of its densities (zonal: any dim)
+
+
+def geometry_for(model: Model, zonal: bool = False) -> type[Circle] | type[Sphere] | type[Zonal]:
+    """The geometry of model's densities: `Zonal` with zonal=True (any dim), else `Circle` for dim = 2 and `Sphere`
+    for dim = 3; other dimensions are refused (their densities are solved zonally)."""
+    if zonal:
+        return Zonal
     check(model.dim in GEOMETRIES, "dim", model.dim,
-          "2: the circle is the only geometry of the PDE solvers so far (the sphere S^2 comes next)")
+          "2 (the circle) or 3 (the sphere S^2); any dim >= 2 with zonal=True (densities of <x, e>)")
     return GEOMETRIES[model.dim]

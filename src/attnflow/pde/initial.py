@@ -7,14 +7,29 @@
 * `from_array`, `from_function`: a given density, normalised;
 * `from_particles`: a kernel density estimate (wrapped Gaussian) of particles' angles;
 * `sample`: i.i.d. angles drawn from a density (inverse of its piecewise-linear CDF).
+
+On S^2 (docs/science.md §8), on the nlat x 2 nlat Legendre–Gauss grid (`geometry.Sphere`), against dA:
+* `sphere_modes`: (1/4 pi)(1 + sum_l eps_l (2l + 1) P_l(<x, e_l>)), so sqrt(S_l) = eps_l;
+* `sphere_noise`: (1/4 pi)(1 + white noise of the harmonics: sigma xi_lm for each real Y_lm orthonormal against
+  dA / 4 pi, 1 <= l <= lmax), drawn degree by degree (the same function on every grid with nlat > lmax);
+* `sphere_function`, `sphere_from_particles` (von Mises–Fisher smoothing of tokens), `sphere_clusters` (a
+  von Mises–Fisher mixture), `sphere_sample` (i.i.d. tokens from a density by rejection).
+Zonal densities of t = <x, e> on S^{d-1} (`geometry.Zonal`), against sigma: `zonal_modes`
+(1 + sum_l eps_l N_l P_l(t), so |m_l| = eps_l), `zonal_function`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import torch
+from scipy.special import eval_legendre
+
 from ..errors import check, check_integer, check_positive, check_real
-from .geometry import MIN_POINTS, Circle, grid
+from . import gegenbauer
+from .geometry import MIN_POINTS, Circle, Sphere, Zonal, grid
+
+VMF_BLOCK = 2**22  # grid point x token entries per block of `sphere_from_particles`
 
 
 def _normalised(rho: np.ndarray, name: str) -> np.ndarray:
@@ -123,3 +138,132 @@ def sample(density, count: int, seed: int = 0) -> np.ndarray:
     faces = np.arange(n + 1) * (2 * np.pi / n)
     u = np.random.default_rng(seed).random(count)
     return np.interp(u, cdf, faces)
+
+
+def _sphere(nlat: int) -> Sphere:
+    check_integer("nlat", nlat, 4)
+    return Sphere(nlat, 2 * nlat)
+
+
+def _normalised_on(geometry, values: np.ndarray, name: str) -> np.ndarray:
+    check(bool(np.isfinite(values).all()), name, "values with non-finite entries", "finite values")
+    total = float(geometry.mass(values))
+    check(total > 0, name, f"density of mass {total:.3g}", "a positive total mass")
+    return values / total
+
+
+def _unit_vectors(values, name: str, count: int | None = None) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    size = np.linalg.norm(x, axis=-1, keepdims=True) if x.ndim == 2 else np.zeros(1)
+    check(x.ndim == 2 and x.shape[1] == 3 and bool(np.isfinite(x).all()) and bool((size > 0).all())
+          and (count is None or len(x) == count), name, f"array of shape {x.shape}",
+          "non-zero vectors in R^3, shape (n, 3)" + ("" if count is None else f" with n = {count}"))
+    return x / size
+
+
+def sphere_function(nlat: int, function) -> np.ndarray:
+    """A density on S^2 from a function of the unit vectors x (an (nlat, 2 nlat, 3) array), normalised."""
+    geometry = _sphere(nlat)
+    values = np.broadcast_to(np.asarray(function(geometry.points), dtype=np.float64), (nlat, 2 * nlat))
+    return _normalised_on(geometry, values.copy(), "function")
+
+
+def sphere_modes(nlat: int, amplitudes, axes=None) -> np.ndarray:
+    """rho = (1/4 pi)(1 + sum_l eps_l (2l + 1) P_l(<x, e_l>)), l = 1..len(amplitudes), e_l the rows of `axes`
+    (default the north pole): the Gegenbauer power of degree l is S_l = eps_l^2 (docs/science.md §3)."""
+    geometry = _sphere(nlat)
+    eps = np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
+    check(eps.ndim == 1 and bool(np.isfinite(eps).all()), "amplitudes", amplitudes, "a 1-d array of finite numbers")
+    check(len(eps) < nlat, "amplitudes", amplitudes, f"at most nlat - 1 = {nlat - 1} degrees")
+    e = np.tile([0.0, 0.0, 1.0], (len(eps), 1)) if axes is None else _unit_vectors(axes, "axes", len(eps))
+    x = geometry.points
+    rho = 1 + sum(a * (2 * l + 1) * eval_legendre(l, x @ axis) for l, (a, axis) in enumerate(zip(eps, e), 1))
+    return _normalised_on(geometry, rho / (4 * np.pi), "amplitudes")
+
+
+def sphere_noise(nlat: int, sigma: float = 0.01, seed: int = 0, lmax: int | None = None) -> np.ndarray:
+    """rho = (1/4 pi)(1 + sigma sum_{l=1}^{lmax} sum_m xi_lm Y_lm), Y_lm the real harmonics orthonormal against
+    sigma = dA / 4 pi and xi_lm i.i.d. standard normal, drawn degree by degree (default lmax = nlat - 1): every
+    degree has the expected Gegenbauer power E S_l = sigma^2, as for i.i.d. tokens with n = 1 / sigma^2."""
+    from .sht import transforms
+    geometry = _sphere(nlat)
+    check_real("sigma", sigma, 0.0)
+    check_integer("seed", seed, 0)
+    lmax = nlat - 1 if lmax is None else check_integer("lmax", lmax, 1, nlat - 1)
+    rng = np.random.default_rng(seed)
+    c = np.zeros((nlat, nlat), dtype=complex)
+    for l in range(1, lmax + 1):  # complex c_lm of torch-harmonics: c_l0 = xi, c_lm = (xi_a - i xi_b) / sqrt 2
+        xi = rng.standard_normal(2 * l + 1)
+        c[l, 0] = xi[0]
+        c[l, 1:l + 1] = (xi[1::2] - 1j * xi[2::2]) / np.sqrt(2)
+    noise = transforms(nlat, 2 * nlat, nlat).inverse(torch.as_tensor(c)).numpy()
+    rho = 1 / (4 * np.pi) + sigma / np.sqrt(4 * np.pi) * noise  # Y_lm against sigma: sqrt(4 pi) Y_lm against dA
+    check(bool((rho >= 0).all()), "sigma", sigma, "small enough that the density stays non-negative")
+    return _normalised_on(geometry, rho, "density0")
+
+
+def sphere_from_particles(x, nlat: int, kappa: float | None = None, weights=None) -> np.ndarray:
+    """The von Mises–Fisher smoothing of tokens x (n, 3) on the grid: (1/n) sum_i kappa e^{kappa(<y, x_i> - 1)} /
+    (2 pi (1 - e^{-2 kappa})) (or weighted by `weights`), positive; default kappa = (nlat - 1)^2 / 40, so that its
+    harmonic coefficients I_{l+1/2}(kappa) / I_{1/2}(kappa) ~ e^{-l^2 / 2 kappa} are below e^{-20} past the grid's
+    degree (the smoothed density is resolved), normalised on the grid."""
+    geometry = _sphere(nlat)
+    tokens = _unit_vectors(x, "x")
+    kappa = (nlat - 1) ** 2 / 40 if kappa is None else check_positive("kappa", kappa)
+    mass = np.full(len(tokens), 1 / len(tokens)) if weights is None else np.asarray(weights, dtype=np.float64)
+    check(mass.shape == (len(tokens),) and bool((mass >= 0).all()) and mass.sum() > 0, "weights", weights,
+          f"{len(tokens)} non-negative numbers of positive sum")
+    points = torch.as_tensor(geometry.points.reshape(-1, 3))
+    rows = max(1, VMF_BLOCK // len(tokens))
+    values = torch.cat([torch.exp(kappa * (points[start:start + rows] @ torch.as_tensor(tokens).T - 1))
+                        @ torch.as_tensor(mass / mass.sum()) for start in range(0, len(points), rows)])
+    rho = values.numpy().reshape(nlat, 2 * nlat) * kappa / (2 * np.pi * -np.expm1(-2 * kappa))
+    return _normalised_on(geometry, rho, "x")
+
+
+def sphere_clusters(nlat: int, centres, masses=None, kappa: float = 50.0) -> np.ndarray:
+    """A mixture of von Mises–Fisher bumps of concentration kappa at `centres` (k, 3), with `masses` (default
+    equal): `sphere_from_particles` of the centres, weighted."""
+    return sphere_from_particles(centres, nlat, kappa, weights=masses)
+
+
+def sphere_sample(function, bound: float, count: int, seed: int = 0) -> np.ndarray:
+    """`count` i.i.d. tokens (count, 3) from the density function(x) against dA (any positive normalisation),
+    by rejection from the uniform measure: a proposal x is accepted with probability f(x) / bound, so `bound` must
+    be at least max f (a value of f above it is refused)."""
+    check_integer("count", count, 1)
+    check_integer("seed", seed, 0)
+    check_positive("bound", bound)
+    rng = np.random.default_rng(seed)
+    accepted = []
+    while sum(len(a) for a in accepted) < count:
+        x = rng.standard_normal((2 * count, 3))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        f = np.asarray(function(x), dtype=np.float64)
+        check(bool((f >= 0).all() and (f <= bound).all()), "bound", bound,
+              "an upper bound of the non-negative function on the sphere")
+        accepted.append(x[rng.random(len(x)) * bound < f])
+    return np.concatenate(accepted)[:count]
+
+
+def zonal_function(n: int, dim: int, function) -> np.ndarray:
+    """A zonal density on S^{dim-1} from a function of t = <x, e> at the n Gauss–Jacobi nodes, normalised."""
+    check_integer("n", n, MIN_POINTS)
+    check_integer("dim", dim, 2)
+    geometry = Zonal(n, dim)
+    values = np.broadcast_to(np.asarray(function(geometry.points), dtype=np.float64), (n,))
+    return _normalised_on(geometry, values.copy(), "function")
+
+
+def zonal_modes(n: int, dim: int, amplitudes) -> np.ndarray:
+    """rho(t) = 1 + sum_l eps_l N_l P_l(t) = 1 + sum_l eps_l sqrt(N_l) phi_l(t) against sigma, l = 1..len(amplitudes):
+    the moments m_l = ∫ P_l rho dsigma are eps_l (`gegenbauer`)."""
+    check_integer("n", n, MIN_POINTS)
+    check_integer("dim", dim, 2)
+    eps = np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
+    check(eps.ndim == 1 and bool(np.isfinite(eps).all()) and len(eps) < n, "amplitudes", amplitudes,
+          f"a 1-d array of at most n - 1 = {n - 1} finite numbers")
+    geometry = Zonal(n, dim)
+    phi, _ = gegenbauer.basis(len(eps), dim, geometry.points)
+    root = np.exp(0.5 * gegenbauer.log_dimension(np.arange(1, len(eps) + 1), dim))
+    return _normalised_on(geometry, 1 + (eps * root) @ phi[1:], "amplitudes")

@@ -1,4 +1,5 @@
-"""The mean-field velocity on the circle as a Fourier multiplier (docs/science.md §1–2).
+"""The mean-field velocity as a multiplier: Fourier on the circle, Funk–Hecke on S^{d-1} (docs/science.md §1–2,
+§8).
 
 With rho(theta) = sum_k rho_hat_k e^{i k theta} and e^{beta cos phi} = I_0 + 2 sum_k I_k cos k phi,
   v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft
 
-from ..spectrum import bessel_coefficients
+from ..spectrum import bessel_coefficients, funk_hecke_factor
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,39 @@ class Kernel:
         if self.kind == "usa":
             return v
         return v / fft.irfft(self.weight * spectrum, n)
+
+
+@dataclass(frozen=True)
+class HarmonicKernel:
+    """Funk–Hecke multipliers per degree l = 0..lmax on S^{d-1} (docs/science.md §8), for densities against the
+    uniform probability measure sigma: with rho_l the degree-l part of rho,
+      Phi[rho] = (1/beta) ∫ e^{beta<x,y>} rho(y) dsigma(y) = sum_l lambda_l(beta, d) rho_l,
+      w[rho]   = ∫ e^{beta<x,y>} rho(y) dsigma(y)          = sum_l beta lambda_l(beta, d) rho_l,
+    the USA velocity is grad_S Phi and the SA velocity grad_S Phi / w.
+
+    potential  lambda_l, l >= 1 (the constant l = 0 has no gradient: 0); for SA times e^{-beta}
+    weight     beta lambda_l (beta lambda_0 = Z_0), times e^{-beta} (SA only: it cancels in grad Phi / w)
+    At beta = 0: potential (0, 1/d, 0, ...) (the limit of lambda_1) and weight (1, 0, ...).
+    """
+
+    kind: str
+    beta: float
+    dim: int
+    potential: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def build(cls, kind: str, beta: float, dim: int, lmax: int) -> "HarmonicKernel":
+        potential, weight = np.zeros(lmax + 1), np.zeros(lmax + 1)
+        if beta == 0:
+            potential[1], weight[0] = 1 / dim, 1.0
+        else:
+            factors = funk_hecke_factor(beta, dim, lmax, scaled=kind == "sa", kmin=0)
+            potential[1:], weight[:] = factors[1:], beta * factors
+        return cls(kind, float(beta), dim, potential, weight)
+
+    @property
+    def degree(self) -> int:
+        """The highest degree whose multiplier is above 1e-17 of the largest: the degree of Phi[rho]."""
+        significant = np.nonzero(self.potential > 1e-17 * self.potential.max())[0]
+        return int(significant[-1])

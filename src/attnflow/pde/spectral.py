@@ -18,14 +18,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
-from ..controller import IController
-from ..steppers import dopri5_step
+from .adaptive import Dopri5Solver
 from .geometry import Circle
 
-CONTROLLER = IController(order=4)  # DOPRI5's error estimate is of order 4
 
-
-class SpectralSolver:
+class SpectralSolver(Dopri5Solver):
     """Adaptive DOPRI5 in time, Fourier in space; state: rfft coefficients of rho."""
 
     name = "spectral"
@@ -44,9 +41,7 @@ class SpectralSolver:
         if n % 2 == 0:
             self.derivative[-1] = 0.0  # the Nyquist mode has no sine part: it cannot be transported
         self.state = fft.rfft(density0) / n
-        self.t, self.steps, self.rejected = 0.0, 0, 0
         self.h = first_step
-        self.rate_now = self.rate(self.state)
 
     def rate(self, c: np.ndarray) -> np.ndarray:
         """d c_k/dt: the dealiased transport term plus diffusion."""
@@ -61,30 +56,13 @@ class SpectralSolver:
         flux = fft.rfft(rho * v)[: len(c)] / p
         return self.derivative * flux - self.diffusion * self.k**2 * c
 
-    def _norm(self, c: np.ndarray) -> float:
+    def norm(self, c: np.ndarray) -> float:
         """L2 norm of the density with coefficients c (Parseval): sqrt(2 pi sum_k |c_k|^2)."""
         weights = np.full(len(c), 2.0)
         weights[0] = 1.0
         if self.n % 2 == 0:
             weights[-1] = 1.0
         return float(np.sqrt(2 * np.pi * np.sum(weights * np.abs(c) ** 2)))
-
-    def advance(self, t_target: float) -> None:
-        """One accepted DOPRI5 step, no further than t_target."""
-        if self.h is None:
-            scale = self._norm(self.rate_now) / max(self._norm(self.state), 1e-300)
-            self.h = 0.01 / max(scale, 1e-3)
-        while True:
-            h = min(self.h, t_target - self.t)
-            new, error, rate_new, _ = dopri5_step(self, self.state, h, self.rate_now)
-            ratio = self._norm(error) / (self.atol + self.rtol * self._norm(new))
-            accepted, self.h = CONTROLLER.adapt(self.h, h, ratio)
-            if accepted:
-                self.state, self.rate_now = new, rate_new
-                self.t = t_target if h == t_target - self.t else self.t + h
-                self.steps += 1
-                return
-            self.rejected += 1
 
     def density(self) -> np.ndarray:
         """rho at the grid points theta_j."""

@@ -1,0 +1,51 @@
+"""The PDE on S^2 (attnflow.pde, method "sht"; docs/science.md §8): time per DOPRI5 step against the band limit
+L = nlat - 1 (the padded grid has ceil((3L + 1)/2) x 2 ceil((3L + 1)/2) points), and the beta = 6 pattern run
+of the experiment `pde_sphere` (USA, uniform plus low harmonics, to t = 0.06), on this machine's CPU; the zonal
+solver's time per step for d = 3 and 1024 at the same band limit.
+
+    python benchmarks/run.py sphere
+"""
+
+from __future__ import annotations
+
+import time
+
+import attnflow as af
+from attnflow import pde
+from attnflow.experiments.pde_sphere import PATTERN_AMPLITUDES, modal_density
+from attnflow.pde import initial
+from attnflow.pde.sphere import padded_latitudes
+
+BAND_LIMITS = (15, 31, 63)
+
+
+def per_step(nlat: int) -> tuple[float, int]:
+    """Seconds per accepted step (wall time / steps) of a short USA run at beta = 4 from noise, and the steps."""
+    rho0 = initial.sphere_noise(nlat, 0.002, seed=0)
+    ds = pde.solve(af.Model("usa", 4.0, 3), rho0, 0.002, save_every=0.002)
+    return ds.attrs["wall_time"] / ds.attrs["steps"], ds.attrs["steps"]
+
+
+def main() -> None:
+    print("| band limit L | grid | padded grid | steps | ms per step |\n|---|---|---|---|---|")
+    for degree in BAND_LIMITS:
+        seconds, count = per_step(degree + 1)
+        padded = padded_latitudes(degree)
+        print(f"| {degree} | {degree + 1} x {2 * degree + 2} | {padded} x {2 * padded} | {count} "
+              f"| {1e3 * seconds:.2f} |")
+    for nlat in (24, 48):
+        rho0 = initial.sphere_function(nlat, lambda x: modal_density(PATTERN_AMPLITUDES, x))
+        started = time.perf_counter()
+        ds = pde.solve(af.Model("usa", 6.0, 3), rho0, 0.06, underresolved="warn")
+        print(f"\nβ = 6 pattern run (the experiment's), {nlat} x {2 * nlat}, to t = 0.06: {ds.attrs['steps']} steps, "
+              f"{time.perf_counter() - started:.2f} s")
+    print("\n| zonal, L = 63 | ms per step |\n|---|---|")
+    for dim in (3, 1024):
+        amplitudes = [0, 1e-6]
+        started = time.perf_counter()
+        ds = pde.solve(af.Model("usa", 4.0, dim), initial.zonal_modes(64, dim, amplitudes), 0.05, zonal=True)
+        print(f"| d = {dim} | {1e3 * (time.perf_counter() - started) / ds.attrs['steps']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
