@@ -192,10 +192,14 @@ SMALL = {
     "pde_sphere": ({"nlat": 8, "t_end": 0.02, "particles": 100, "n": (100, 200), "dt": 0.01},
                    {"pde_sphere": {"beta", "degree", "n"}, "pde_sphere_pattern": {"time", "lat", "lon"},
                     "pde_sphere_particles": {"time", "token"}}),
-    "noisy_transitions": ({"cases": ((1.5, 2), (4.0, 2)), "pde_beta": 4.0, "ratios": (1.03,), "grid": 32,
-                           "t_end": 1.0, "particles": {"n": 50, "seeds": 2, "dt": 0.01, "observations": 10}},
-                          {"noisy_transitions": {"case"}, "noisy_transitions_pde": {"start", "ratio"},
-                           "noisy_transitions_particles": {"start", "ratio", "seed", "obs_time"},
+    "noisy_transitions": ({"cases": ((1.5, 2), (4.0, 2), (4.0, 3)), "loop_beta": 4.0, "ratios": (1.03,),
+                           "grid": {2: 32, 3: 24}, "t_end": 1.0,
+                           "particles": {2: {"n": 50, "seeds": 2, "dt": 0.01, "observations": 10},
+                                         3: {"n": 30, "seeds": 2, "dt": 0.01, "observations": 10}}},
+                          {"noisy_transitions": {"case"}, "noisy_transitions_pde_d2": {"start", "ratio"},
+                           "noisy_transitions_pde_d3": {"start", "ratio"},
+                           "noisy_transitions_particles_d2": {"start", "ratio", "seed", "obs_time"},
+                           "noisy_transitions_particles_d3": {"start", "ratio", "seed", "obs_time"},
                            "noisy_transitions_beta4_d2": {"point", "mode"}}),
 }
 

@@ -224,3 +224,41 @@ def test_born_from_and_d_min_are_checked():
         stationary.stationary_branch(4.0, 2, modes=8, born_from=9)
     with pytest.raises(af.ParameterError, match="d_min"):
         stationary.stationary_branch(4.0, 2, d_min=1.2)
+
+
+@pytest.mark.parametrize("dim", [3, 5])
+def test_zonal_states_are_stationary_for_the_zonal_pde(dim):
+    """Every tenth state of the USA branch at beta = 4 in d = 3, 5, put on the zonal PDE's nodes (96: the states'
+    degrees beyond are below rounding), makes its rate vanish: |d a_l / dt| <= 1e-9 of the transport term's size
+    (the PDE's own residual, Gegenbauer–Galerkin, independent of the fixed-point solver's quadrature)."""
+    from attnflow.experiments.noisy_transitions import profile
+    from attnflow.pde import initial
+    from attnflow.pde.geometry import Zonal as ZonalGrid
+    from attnflow.pde.zonal import ZonalSolver
+
+    branch = stationary.stationary_branch(4.0, dim)
+    for point in range(0, branch.sizes["point"], 10):
+        diffusion = float(branch.diffusion[point])
+        rho = initial.zonal_function(96, dim, lambda t: profile(branch, point, t))
+        solver = ZonalSolver(af.Model("usa", 4.0, dim, diffusion=diffusion), ZonalGrid(96, dim), rho)
+        transport = ZonalSolver(af.Model("usa", 4.0, dim), ZonalGrid(96, dim), rho).rate(solver.state)
+        assert np.abs(solver.rate(solver.state)).max() <= 1e-9 * np.abs(transport).max(), point
+
+
+def test_hysteresis_on_s2_by_the_zonal_pde():
+    """beta = 4 > beta_*(3), D = 1.1 D_# (between D_# and the fold): the clustered state stays on the stable
+    branch (|m_1| within 1e-3 of the branch's stable state at that D, by Newton) and a near-uniform start decays
+    at the linear rate with noise."""
+    from attnflow.experiments.noisy_transitions import pde_points
+
+    beta = 4.0
+    branch = stationary.stationary_branch(beta, 3)
+    threshold = branch.attrs["critical_diffusion"]
+    loop = pde_points(branch, (1.1,), 24, 6.0, lambda _: None)
+    stable = branch.stable.values & (branch.order_parameter.values > 0.5)
+    nearest = int(np.argmin(np.where(stable, np.abs(branch.diffusion.values - 1.1 * threshold), np.inf)))
+    state = stationary.stationary_state(beta, 3, 1.1 * threshold, branch.moment.values[nearest])
+    assert float(loop.order_parameter.sel(start="clustered", ratio=1.1)) == pytest.approx(state[0], abs=1e-3)
+    rate = noise.growth_rates(beta, 3, 1, diffusion=1.1 * threshold)[0]
+    assert float(loop.order_parameter.sel(start="uniform", ratio=1.1)) == pytest.approx(0.05 * np.exp(rate * 6.0),
+                                                                                      rel=0.02)
