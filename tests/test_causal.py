@@ -14,8 +14,10 @@ from attnflow import sphere
 from attnflow.cli import app
 from attnflow.errors import AttnflowError
 from attnflow.flow import CircleFlow
+from attnflow.growth import exponential_rate
 from attnflow.interaction import circle, circle_kernel, circle_steps, dense
 from attnflow.steppers import euler_step, rk4_step
+from attnflow.theory.rates import causal_collapse_rate
 
 
 def masked_double_loop(kind, beta, x, Q=None, K=None, V=None):
@@ -192,3 +194,15 @@ def test_fused_attention_on_cuda_equals_the_masked_double_loop():
     for budget in (dense.DEFAULT_MEMORY_BUDGET, 200 * 4 * 4):
         got = dense.attention("sa", 6.0, torch.from_numpy(x).float().cuda(), memory_budget=budget, causal=True)
         assert relative(got.double().cpu(), expected) <= 1e-5
+
+
+@pytest.mark.parametrize("kind, beta", [("sa", 2.0), ("usa", 1.0)])
+def test_the_collapse_onto_the_first_token_has_the_derived_rate(kind, beta):
+    """Equation (R3) of theory/rates.py: max_i |x_i - x_1| ~ C e^{-c t/2}, c = 1 (SA) or e^beta (USA)."""
+    c = causal_collapse_rate(beta, kind)
+    x0 = af.init.clusters(30, 3, centers=1, spread=0.3, seed=0)
+    ds = af.simulate(af.Model(kind, beta, 3, mask="causal"), x0, t_end=40 / c, dt=0.05 / c, method="rk4",
+                     save_every=0.5 / c, observables=())
+    distance = np.linalg.norm(ds.x.values - ds.x.values[:, :1], axis=2).max(axis=1)
+    late = (distance > 1e-10) & (distance < 1e-3)
+    assert abs(-exponential_rate(ds.time.values, distance, late) / c - 1) <= 0.01
