@@ -193,6 +193,9 @@ SMALL = {
                            "t_end": 1.0},
                           {"noisy_transitions": {"case"}, "noisy_transitions_pde": {"start", "ratio"},
                            "noisy_transitions_beta4_d2": {"point", "mode"}}),
+    "causal": ({"betas": (16.0,), "ns": (30, 60), "seeds": 2, "collapse_betas": (1.0,), "collapse_seeds": 1},
+               {"causal": {"beta", "n", "seed", "time"}, "causal_picture": {"time", "token"},
+                "causal_collapse": {"beta", "seed", "time"}}),
 }
 
 
