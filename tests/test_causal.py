@@ -1,4 +1,4 @@
-"""Causal attention (Model(mask="causal"), docs/science.md "Causal attention") in every engine: the dense engine
+"""Causal attention (Model(mask="causal"), docs/science.md §7) in every engine: the dense engine
 against an obvious masked double loop, the circle engine's prefix moments against the dense engine, the first
 token at rest, batches against single systems, and runs end to end (library and CLI)."""
 

@@ -1,4 +1,4 @@
-"""Rényi centres (theory/renyi.py, docs/science.md "Causal attention"): hand-built sequences, a slow
+"""Rényi centres (theory/renyi.py, docs/science.md §7): hand-built sequences, a slow
 independent scan, and Rényi's parking problem (its constant, and a Monte Carlo count on the circle)."""
 
 import math

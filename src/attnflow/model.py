@@ -37,7 +37,7 @@ class Model:
     diffusion D >= 0: adds sqrt(2D) dB, Brownian motion on the sphere (generator D*Laplacian);
               only for schemes on the sphere
     mask      "none" (every token sees all n), or "causal" (a decoder: token i, counted from 1, sees only the
-              tokens j <= i; docs/science.md, causal attention): the sums over j above run over j <= i, SA
+              tokens j <= i; docs/science.md §7): the sums over j above run over j <= i, SA
               normalises over those same tokens, and USA divides by their number i instead of n:
               "usa": dx_i/dt = P_{x_i}( (1/i) sum_{j<=i} e^{beta<Qx_i,Kx_j>} V x_j )
     """

@@ -1,5 +1,5 @@
 """Experiment `causal`: the metastable clusters of causal attention against Rényi centres, and the final collapse
-onto the first token (docs/science.md, causal attention; Karagodin, Polyanskiy, Rigollet 2024).
+onto the first token (docs/science.md §7; Karagodin, Polyanskiy, Rigollet 2024).
 
 SA with the causal mask on the circle (V = I, circle engine, dopri5), tokens i.i.d. uniform in their order.
 At each time of TIMES the clusters are counted by `clusters.find_clusters` (linking radius beta^{-1/2}, every
@@ -175,7 +175,7 @@ def markdown(ds: xr.Dataset, scene: xr.Dataset, fall: xr.Dataset) -> str:
     rates = fall.rate.values[np.isfinite(fall.rate.values)]
     median_error = abs(np.median(rates) / float(fall.predicted_rate.max()) - 1) if len(rates) else math.nan
     return (
-        "SA with the causal mask (token i sees j ≤ i; docs/science.md, causal attention) on the circle, V = I, "
+        "SA with the causal mask (token i sees j ≤ i; docs/science.md §7) on the circle, V = I, "
         f"tokens i.i.d. uniform in order, {ds.attrs['seeds']} seeds per point (means over seeds). Clusters: "
         "`clusters.find_clusters` with linking radius β^{−1/2}, a cluster being a group of ≥ 2 tokens ('lone': "
         "tokens in none). Rényi centres: the tokens, scanned in order, farther than δ = 4β^{−1/2} from every "

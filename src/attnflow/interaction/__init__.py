@@ -3,7 +3,7 @@
 Engines: "dense" (any dim, any Q/K/V, SA/USA, every normalisation scheme; O(n^2) work in
 memory-bounded blocks) and "circle" (dim 2, identity parameters, post-LN; the exact
 Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever it is exact. Both take the
-causal mask of the model (Model.mask; docs/science.md, causal attention).
+causal mask of the model (Model.mask; docs/science.md §7).
 The engines give the attention output A; the model's normalisation (attnflow.normalization)
 turns it into dx/dt.
 Tokens may come as a batch (B, n, d) of independent systems (an ensemble), with beta per system: `ensemble`.

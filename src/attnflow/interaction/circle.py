@@ -9,7 +9,7 @@ and SA divides it by I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
 Both are computed with exponentially scaled Bessel functions ive = I e^{-beta};
 USA multiplies back by e^{beta}. The series is cut at M modes, where the terms fall
 below `spectrum.TRUNCATION` relative to the largest one (M = 26 at beta = 5): `spectrum.bessel_coefficients`.
-Causal attention (docs/science.md, causal attention): token i (counted from 1) sees j <= i only, so m_k becomes
+Causal attention (docs/science.md §7): token i (counted from 1) sees j <= i only, so m_k becomes
 the prefix moment m_k^(i) = (1/i) sum_{j<=i} e^{i k theta_j} (cumulative sums): still exact and O(n M).
 Angles may come as a batch (B, n) of independent systems (an ensemble: seeds, and beta per system), each with
 its own moments m_k (and, with its own beta, its own coefficients and M): the kernel gives every system the

@@ -10,7 +10,7 @@ and hold no (M, n) array:
                       I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
                                   = i0 + sum_k b_k (Re m_k cos k theta_i + Im m_k sin k theta_i),
 with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}).
-Causal attention (docs/science.md, causal attention): token i (counted from 1) sees j <= i, so m_k becomes
+Causal attention (docs/science.md §7): token i (counted from 1) sees j <= i, so m_k becomes
 the prefix moment m_k^(i) = (1/i) sum_{j<=i} e^{i k theta_j}; the moments pass keeps the sums of each task
 (`_task_moments`), and the series pass (`_causal_series`) starts each task from the sum of the tasks before
 it and adds its tokens' e^{ik theta_j} one by one: still two passes, O(n M). The angles are a batch (systems, n)

@@ -8,7 +8,7 @@ bytes: n = 10^6 never allocates an n x n matrix. Exponents are shifted by a row
 bound before exp, so large beta stays finite (USA multiplies the shift back).
 With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the
 sphere, so it costs no extra pass; otherwise the exact row maximum is used.
-Causal attention (docs/science.md, causal attention): row i (counted from 1) sums over j <= i only, SA
+Causal attention (docs/science.md §7): row i (counted from 1) sums over j <= i only, SA
 normalises over those, USA divides by i instead of n. A block of rows [s, e) then reads the columns j < e
 alone and masks the triangle above the diagonal inside its last e - s columns: blocks above the diagonal
 are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks, so the work is about
@@ -122,12 +122,11 @@ def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_b
                 shift = scale * torch.linalg.vector_norm(q, dim=2, keepdim=True) * key_norm[group]
                 weights = (torch.baddbmm(-shift, q, k_t, alpha=scale) if isinstance(scale, float)
                            else torch.bmm(q, k_t).mul_(scale).sub_(shift))
-                if causal:
-                    weights[..., start:].masked_fill_(_above_diagonal(stop - start, q.device), -torch.inf)
             else:
                 weights = torch.bmm(q, k_t).mul_(scale)
-                if causal:
-                    weights[..., start:].masked_fill_(_above_diagonal(stop - start, q.device), -torch.inf)
+            if causal:
+                weights[..., start:].masked_fill_(_above_diagonal(stop - start, q.device), -torch.inf)
+            if not shared_bound:
                 shift = weights.amax(dim=2, keepdim=True)
                 weights.sub_(shift)
             weighted = torch.bmm(weights.exp_(), values[group, :visible])

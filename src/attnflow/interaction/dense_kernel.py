@@ -8,7 +8,7 @@ Q, K, V) the kernel computes, row by row and without an (n, n) array,
 
 with the shift of `dense.attention`: the bound beta |q_i| max_j |k_j| where `shared_bound` (identity Q, K:
 attained at j = i on the sphere), else the row maximum of beta <q_i, k_j>. Every exponent is <= 0 (up to
-rounding), so large beta stays finite. Causal attention (docs/science.md, causal attention): row i (counted
+rounding), so large beta stays finite. Causal attention (docs/science.md §7): row i (counted
 from 1) runs over j <= i only and USA divides by i instead of n; the row's passes stop at the multiple of
 LANES above i, so the work is about half. It exists because a small system is bound by per-call overhead:
 at n = 200 the PyTorch path spends most of its time in the dozen tensor operations, not the arithmetic.

@@ -29,7 +29,7 @@ Reflection symmetry theta -> -theta is preserved by the dynamics and forbids the
 rotation of the two clusters (their one other, always unstable, mode: rate e^{-beta}/Z'),
 so a reflection-symmetric start with beta > beta_c converges to two clusters, not one.
 
-**Causal attention at the first token** (docs/science.md, causal attention). Under the causal mask
+**Causal attention at the first token** (docs/science.md §7). Under the causal mask
 token 1 never moves (V = I) and the others collapse onto it. Linearise at x_i = z + e_i, z = x_1,
 e_1 = 0: token i averages the i tokens it sees with weights c/i (1 + O(|e|^2)), so
 

@@ -1,4 +1,4 @@
-"""Figures of the experiment `causal` (docs/science.md, causal attention), drawn from its Datasets."""
+"""Figures of the experiment `causal` (docs/science.md §7), drawn from its Datasets."""
 
 from __future__ import annotations
 
