@@ -30,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.nn.attention.bias import causal_lower_right
 
 from ..errors import check, check_real
 from . import dense_kernel
@@ -161,6 +160,8 @@ def _kernel_attention(kind, beta, x, Q, K, V, causal):
 def _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal=False):
     """SA of a batch (B, n, d) by PyTorch's fused kernel; a beta per system (B, 1, 1) scales the queries.
     `causal`: rows [s, e) against the keys j < e with the lower-right aligned causal mask (row i sees j <= i)."""
+    from torch.nn.attention.bias import causal_lower_right  # imports torch._dynamo: only where it is used
+
     systems, n, d = queries.shape
     if not isinstance(beta, float):
         queries, beta = queries * beta, 1.0
