@@ -27,7 +27,8 @@ NORM_HELP = "Normalisation (docs/science.md §1): " + "; ".join(
 
 
 @app.command(epilog="Examples:\n\n  attnflow simulate --beta 5 --n 20000 --t-end 0.6 --dt 1e-4 --method euler --out run.nc\n\n"
-                    "  attnflow simulate --kind sa --dim 3 --beta 6 --n 3000 --t-end 1 --method dopri5 --out s2.zarr\n\n"
+                    "  attnflow simulate --kind sa --dim 3 --beta 6 --n 3000 --t-end 1 --method dopri5 --out s2.zarr"
+                    "\n\n"
                     "  attnflow simulate --kind sa --mask causal --beta 64 --n 200 --t-end 100 --dt 0.1 "
                     "--out causal.nc")
 def simulate(
