@@ -181,6 +181,9 @@ def test_cli_simulate_with_the_mask(tmp_path):
                                       "--t-end", "0.2", "--dt", "0.05", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "mask=causal" in result.output and af.load(out).attrs["mask"] == "causal"
+    again = CliRunner().invoke(app, ["rerun", str(out), "--out", str(tmp_path / "again.nc")])
+    assert again.exit_code == 0, again.output  # the mask is read back from the file
+    assert np.array_equal(af.load(tmp_path / "again.nc").x.values, af.load(out).x.values)
     bad = CliRunner().invoke(app, ["simulate", "--mask", "bad", "--n", "10"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
 
