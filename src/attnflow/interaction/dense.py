@@ -11,8 +11,8 @@ sphere, so it costs no extra pass; otherwise the exact row maximum is used.
 Causal attention (docs/science.md §7): row i (counted from 1) sums over j <= i only, SA
 normalises over those, USA divides by i instead of n. A block of rows [s, e) then reads the columns j < e
 alone and masks the triangle above the diagonal inside its last e - s columns: blocks above the diagonal
-are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks, so the work is about
-(1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one.
+are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks (of CAUSAL_MIN_ROWS rows at least), so
+from n = CAUSAL_BLOCKS * CAUSAL_MIN_ROWS on the work is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one.
 On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
 aligned causal mask, which a block of rows [s, e) against the keys j < e needs).
 On the CPU, a small system (n^2 <= KERNEL_MAX_PAIRS, float64 or float32) goes through the fused Numba
@@ -37,7 +37,7 @@ from . import dense_kernel
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
 KERNEL_MAX_PAIRS = 2**18  # n^2 up to which the serial CPU kernel is used: benchmarks/small.py, crossover n ~ 300
 # on an idle 2-core machine against the 2-threaded blocked path, far above it on a busy one (n <= 512 here)
-CAUSAL_BLOCKS = 16  # row blocks at least, causal: the work is 1/2 + 1/32 of the unmasked one
+CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
 CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
 
 
