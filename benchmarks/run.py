@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("particles", "pde", "sweep", "statistics", "busy", "small", "ensembles", "sphere")
+MODULES = ("particles", "pde", "sweep", "statistics", "busy", "small", "ensembles", "sphere", "causal")
 
 
 def machine() -> str:

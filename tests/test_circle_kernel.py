@@ -121,7 +121,7 @@ def test_serial_and_parallel_kernels_agree_bitwise():
 def test_serial_and_parallel_kernels_are_cached_apart():
     """Numba indexes its disk cache by function name and signature, not by the `parallel` flag: compiled under one
     name, the variant cached first was loaded for both and the parallel kernels ran on one thread."""
-    for name in ("moments", "series"):
+    for name in ("moments", "series", "task_moments", "causal_series"):
         serial, parallel = (circle_kernel.COMPILED[flag][name] for flag in (False, True))
         assert serial.targetoptions["parallel"] is False and parallel.targetoptions["parallel"] is True
         assert serial._cache._cache_file._index_name != parallel._cache._cache_file._index_name  # Numba internals

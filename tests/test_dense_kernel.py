@@ -122,7 +122,7 @@ def test_exponential_against_libm():
                                                                         -745.13, -745.2, -800.0]])
     out = t.copy()
     scratch = [np.empty_like(t) for _ in range(4)]
-    dense_kernel._exponentials(out, len(t), 1.0, 0.0, *scratch)
+    dense_kernel._exponentials(out, len(t), len(t), 1.0, 0.0, *scratch)
     reference = np.exp(t)
     normal = reference >= np.finfo(np.float64).tiny
     assert np.abs(out[normal] - reference[normal]).max() <= 4e-16 * 1.0
@@ -143,7 +143,7 @@ def test_the_two_summation_loops_agree_bitwise(n, dv):
     values_t = np.zeros((dv, padded))
     values_t[:, :n] = values.T
     by_lane, by_component = np.empty(dv + 1), np.empty(dv + 1)
-    dense_kernel._sums_by_lane(t, values_t, np.empty((dv + 1, dense_kernel.LANES)), by_lane)
+    dense_kernel._sums_by_lane(t, values_t, padded, np.empty((dv + 1, dense_kernel.LANES)), by_lane)
     dense_kernel._sums_by_component(t, values, n, np.empty((dense_kernel.LANES, dv + 1)), by_component)
     assert np.array_equal(by_lane, by_component)
     exact = [math.fsum(t[:n] * values[:, c]) for c in range(dv)] + [math.fsum(t[:n])]

@@ -201,6 +201,9 @@ SMALL = {
                            "noisy_transitions_particles_d2": {"start", "ratio", "seed", "obs_time"},
                            "noisy_transitions_particles_d3": {"start", "ratio", "seed", "obs_time"},
                            "noisy_transitions_beta4_d2": {"point", "mode"}}),
+    "causal": ({"betas": (16.0,), "ns": (30, 60), "seeds": 2, "collapse_betas": (1.0,), "collapse_seeds": 1},
+               {"causal": {"beta", "n", "seed", "time"}, "causal_picture": {"time", "token"},
+                "causal_collapse": {"beta", "seed", "time"}}),
 }
 
 

@@ -43,7 +43,7 @@ class CircleFlow:
         return sphere.from_angles(theta)
 
     def rate(self, theta):
-        return circle.angular_velocity(self.model.kind, self.beta, theta)
+        return circle.angular_velocity(self.model.kind, self.beta, theta, self.model.causal)
 
     def advance(self, theta, steps, method: str):
         """theta after fixed steps of sizes `steps` (an array) of `method` in one compiled call (circle_steps),
@@ -51,7 +51,7 @@ class CircleFlow:
         the CPU, or a method it does not have)."""
         if theta.device.type != "cpu" or theta.dtype != torch.float64 or method not in circle_steps.METHODS:
             return None
-        return circle_steps.advance(self.model.kind, self.beta, theta, steps, method)
+        return circle_steps.advance(self.model.kind, self.beta, theta, steps, method, self.model.causal)
 
     def geodesic(self, theta, velocity, h):
         return theta + h * velocity

@@ -10,6 +10,7 @@ from .errors import check, check_choice, check_integer, check_real
 from .normalization import NORMALIZATIONS, NORMS
 
 KINDS = ("sa", "usa")
+MASKS = ("none", "causal")
 
 
 def _as_matrix(name: str, value, dim: int) -> np.ndarray | None:
@@ -35,6 +36,10 @@ class Model:
               how the attention output A_i moves them
     diffusion D >= 0: adds sqrt(2D) dB, Brownian motion on the sphere (generator D*Laplacian);
               only for schemes on the sphere
+    mask      "none" (every token sees all n), or "causal" (a decoder: token i, counted from 1, sees only the
+              tokens j <= i; docs/science.md §7): the sums over j above run over j <= i, SA
+              normalises over those same tokens, and USA divides by their number i instead of n:
+              "usa": dx_i/dt = P_{x_i}( (1/i) sum_{j<=i} e^{beta<Qx_i,Kx_j>} V x_j )
     """
 
     kind: str
@@ -45,12 +50,14 @@ class Model:
     V: np.ndarray | None = None
     norm: str = "post"
     diffusion: float = 0.0
+    mask: str = "none"
 
     def __post_init__(self):
         check_choice("kind", self.kind, KINDS)
         object.__setattr__(self, "dim", check_integer("dim", self.dim, 2))
         object.__setattr__(self, "beta", check_real("beta", self.beta, 0.0))
         check_choice("norm", self.norm, NORMS)
+        check_choice("mask", self.mask, MASKS)
         object.__setattr__(self, "diffusion", check_real("diffusion", self.diffusion, 0.0))
         check(self.diffusion == 0 or self.normalization.on_sphere, "diffusion", self.diffusion,
               f"0 with norm={self.norm!r}: its tokens live in R^d, and noise is Brownian motion on the sphere")
@@ -63,6 +70,11 @@ class Model:
         return NORMALIZATIONS[self.norm]
 
     @property
+    def causal(self) -> bool:
+        """True for causal attention (mask="causal"): token i sees the tokens j <= i only."""
+        return self.mask == "causal"
+
+    @property
     def identity_parameters(self) -> bool:
         """True when Q, K and V are all the identity (given as None or as I)."""
         eye = np.eye(self.dim)
@@ -71,7 +83,7 @@ class Model:
     def describe(self) -> dict:
         """Parameters as plain attributes (for `Dataset.attrs`)."""
         attrs = {"kind": self.kind, "beta": self.beta, "dim": self.dim, "norm": self.norm,
-                 "diffusion": self.diffusion, "identity_parameters": int(self.identity_parameters)}
+                 "diffusion": self.diffusion, "mask": self.mask, "identity_parameters": int(self.identity_parameters)}
         for name in ("Q", "K", "V"):
             matrix = getattr(self, name)
             if matrix is not None:

@@ -74,7 +74,7 @@ def _model(attrs: dict) -> Model:
     matrices = {name: np.asarray(attrs[name], dtype=np.float64).reshape(dim, dim)
                 for name in ("Q", "K", "V") if name in attrs}
     return Model(kind=attrs["kind"], beta=float(attrs["beta"]), dim=dim, norm=attrs.get("norm", "post"),
-                 diffusion=float(attrs.get("diffusion", 0.0)), **matrices)
+                 diffusion=float(attrs.get("diffusion", 0.0)), mask=attrs.get("mask", "none"), **matrices)
 
 
 def rerun(path, out=None, overwrite: bool = False, progress=None) -> xr.Dataset:

@@ -13,20 +13,24 @@ from ..integrate import METHODS
 from ..integrate import simulate as run_simulation
 from ..interaction import ENGINES
 from ..io import check_path
-from ..model import KINDS, Model
+from ..model import KINDS, MASKS, Model
 from ..normalization import NORMALIZATIONS, NORMS
 from ..provenance import recording
 from ..rerun import TOKEN_INITS, initial_tokens
 from . import app, choices, command_line, console, progress_bar, reporting_interrupts
 
 Kind, Norm, Init = choices("Kind", KINDS), choices("Norm", NORMS), choices("Init", TOKEN_INITS)
+Mask = choices("Mask", MASKS)
 Method, Engine, Dtype = choices("Method", METHODS), choices("Engine", ENGINES), choices("Dtype", DTYPES)
 NORM_HELP = "Normalisation (docs/science.md §1): " + "; ".join(
     f"{name}: {scheme.summary}" for name, scheme in NORMALIZATIONS.items()) + "."
 
 
 @app.command(epilog="Examples:\n\n  attnflow simulate --beta 5 --n 20000 --t-end 0.6 --dt 1e-4 --method euler --out run.nc\n\n"
-                    "  attnflow simulate --kind sa --dim 3 --beta 6 --n 3000 --t-end 1 --method dopri5 --out s2.zarr")
+                    "  attnflow simulate --kind sa --dim 3 --beta 6 --n 3000 --t-end 1 --method dopri5 --out s2.zarr"
+                    "\n\n"
+                    "  attnflow simulate --kind sa --mask causal --beta 64 --n 200 --t-end 100 --dt 0.1 "
+                    "--out causal.nc")
 def simulate(
     beta: float = typer.Option(5.0, help="Inverse temperature beta >= 0."),
     dim: int = typer.Option(2, help="Ambient dimension d >= 2 (tokens on S^{d-1})."),
@@ -34,6 +38,7 @@ def simulate(
     kind: Kind = typer.Option("usa", help="Dynamics (docs/science.md §1)."),
     norm: Norm = typer.Option("post", help=NORM_HELP),
     diffusion: float = typer.Option(0.0, help="Noise strength D >= 0 (needs --method euler)."),
+    mask: Mask = typer.Option("none", help="Attention mask: none, or causal (token i sees j <= i; docs/science.md)."),
     init: Init = typer.Option("uniform", help="Initial tokens."),
     clusters: int = typer.Option(3, help="Number of groups for --init clusters."),
     spread: float = typer.Option(0.1, help="Angular spread (rad) for --init clusters."),
@@ -56,7 +61,7 @@ def simulate(
     """Simulate the tokens of an attention model and save positions and observables."""
     if out is not None:
         check_path(out)
-    model = Model(kind=kind.value, beta=beta, dim=dim, norm=norm.value, diffusion=diffusion)
+    model = Model(kind=kind.value, beta=beta, dim=dim, norm=norm.value, diffusion=diffusion, mask=mask.value)
     x0, how = initial_tokens(init.value, n, dim, seed, clusters, spread, rho)
     with reporting_interrupts(), progress_bar("simulate t") as update, recording(command_line(), **how):
         ds = run_simulation(model, x0, t_end, dt=dt, method=method.value, save_every=save_every,
@@ -69,7 +74,7 @@ def simulate(
 def _summarise(ds, out) -> None:
     table = Table(title="simulation", show_header=False)
     table.add_row("model", f"{ds.attrs['kind']}, beta={ds.attrs['beta']:g}, dim={ds.attrs['dim']}, "
-                           f"norm={ds.attrs['norm']}")
+                           f"norm={ds.attrs['norm']}, mask={ds.attrs['mask']}")
     table.add_row("tokens", str(ds.attrs["n"]))
     table.add_row("engine / method", f"{ds.attrs['engine']} / {ds.attrs['method']}")
     table.add_row("steps", f"{ds.attrs['steps']} ({ds.attrs['rejected_steps']} rejected)")

@@ -78,7 +78,7 @@ REGISTRY: dict[str, Experiment] = {}
 # Modules that define experiments; each registers itself on import.
 MODULES: tuple[str, ...] = ("equiangular", "clustering_rates", "counterexample", "long_context", "kuramoto",
                             "phase_diagram", "metastability", "metastability_stats",
-                            "pde_circle", "pde_sphere", "noisy_transitions")
+                            "pde_circle", "pde_sphere", "noisy_transitions", "causal")
 
 
 def experiment(name: str, order: int = 100):

@@ -2,7 +2,8 @@
 
 Engines: "dense" (any dim, any Q/K/V, SA/USA, every normalisation scheme; O(n^2) work in
 memory-bounded blocks) and "circle" (dim 2, identity parameters, post-LN; the exact
-Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever it is exact.
+Fourier–Bessel expansion, O(n M) work). `engine=None` picks "circle" wherever it is exact. Both take the
+causal mask of the model (Model.mask; docs/science.md §7).
 The engines give the attention output A; the model's normalisation (attnflow.normalization)
 turns it into dx/dt.
 Tokens may come as a batch (B, n, d) of independent systems (an ensemble), with beta per system: `ensemble`.
@@ -106,10 +107,11 @@ def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: 
     beta = model.beta if beta is None else beta
     if engine == "circle":
         theta = sphere.angles(x)
-        omega = circle.angular_velocity(model.kind, beta, theta)
+        omega = circle.angular_velocity(model.kind, beta, theta, model.causal)
         return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
     scheme = model.normalization
-    output = dense.attention(model.kind, beta, scheme.directions(x), model.Q, model.K, model.V, memory_budget)
+    output = dense.attention(model.kind, beta, scheme.directions(x), model.Q, model.K, model.V, memory_budget,
+                             causal=model.causal)
     return scheme.velocity(x, output)
 
 

@@ -9,6 +9,8 @@ and SA divides it by I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
 Both are computed with exponentially scaled Bessel functions ive = I e^{-beta};
 USA multiplies back by e^{beta}. The series is cut at M modes, where the terms fall
 below `spectrum.TRUNCATION` relative to the largest one (M = 26 at beta = 5): `spectrum.bessel_coefficients`.
+Causal attention (docs/science.md §7): token i (counted from 1) sees j <= i only, so m_k becomes
+the prefix moment m_k^(i) = (1/i) sum_{j<=i} e^{i k theta_j} (cumulative sums): still exact and O(n M).
 Angles may come as a batch (B, n) of independent systems (an ensemble: seeds, and beta per system), each with
 its own moments m_k (and, with its own beta, its own coefficients and M): the kernel gives every system the
 numbers it gets alone, bit for bit; the tensor path within 1e-13 (its blocks of CHUNK tokens span the batch,
@@ -79,17 +81,18 @@ def series_coefficients(kind: str, beta, systems: int):
     return a[system_value], b[system_value], i0[system_value], scale[system_value], counts[system_value]
 
 
-def angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
+def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:
     """dtheta_i/dt for the SA or USA dynamics on the circle (identity parameters) of angles theta (n,), shape
     (n,), or of each system of a batch theta (B, n), shape (B, n), `beta` one number or B values:
     USA  dtheta_i/dt = -(2/beta) sum_k k I_k(beta) Im(e^{ik theta_i} conj(m_k)),
-    SA   the same divided by I_0(beta) + 2 sum_k I_k(beta) Re(e^{ik theta_i} conj(m_k)).
+    SA   the same divided by I_0(beta) + 2 sum_k I_k(beta) Re(e^{ik theta_i} conj(m_k));
+    `causal`: with the prefix moments m_k^(i) instead of m_k (module docstring).
 
     CPU tensors go to the fused kernel of `circle_kernel` (on `threads.kernel_threads` threads; float32 is
     computed in float64 and rounded), other devices to `torch_angular_velocity` (as do tensors that require
     a gradient: neither path differentiates, and that one says so)."""
     if theta.device.type != "cpu" or theta.requires_grad:
-        return torch_angular_velocity(kind, beta, theta)
+        return torch_angular_velocity(kind, beta, theta, causal)
     batch = _systems(theta)
     a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2
                                                                      else None), batch.shape[0])
@@ -97,16 +100,18 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
     omega = torch.empty_like(angles)
     work = angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))
     with threads.kernel_threads(work, "circle velocity") as count:
-        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts)
+        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts,
+                               causal=causal)
     omega = omega.to(theta.dtype)
     return omega if theta.ndim == 2 else omega[0]
 
 
-def torch_angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor:
+def torch_angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:
     """`angular_velocity` in PyTorch tensor operations (any device); the reference of the kernel in the tests.
 
     Tokens are taken in blocks of CHUNK (over the whole batch): a first pass sums the moments m_k, a second
-    evaluates the series (reusing the harmonics when there is a single block)."""
+    evaluates the series (reusing the harmonics when there is a single block). `causal`: one pass, the
+    prefix moments by cumulative sums carried from block to block (`_causal_velocity`)."""
     batch = _systems(theta)
     systems, n = batch.shape
     a, b, i0, scale, _ = series_coefficients(kind, system_betas(beta, systems if theta.ndim == 2 else None), systems)
@@ -114,6 +119,9 @@ def torch_angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor
     i0, scale = (torch.as_tensor(value, dtype=theta.dtype, device=theta.device).reshape(-1, 1) for value in (i0, scale))
     modes = a.shape[-1]
     blocks = batch.split(max(1, CHUNK // systems), dim=1)
+    if causal:
+        out = _causal_velocity(kind, blocks, a, b, i0, scale)
+        return out if theta.ndim == 2 else out[0]
     re = torch.zeros(systems, modes, dtype=theta.dtype, device=theta.device)  # m_k = re_k + i im_k
     im = torch.zeros_like(re)
     for block in blocks:
@@ -135,6 +143,31 @@ def torch_angular_velocity(kind: str, beta, theta: torch.Tensor) -> torch.Tensor
             out[:, start:start + block.shape[1]] = numerator / denominator
         start += block.shape[1]
     return out if theta.ndim == 2 else out[0]
+
+
+def _causal_velocity(kind: str, blocks, a, b, i0, scale) -> torch.Tensor:
+    """Causal dtheta/dt of the blocks of tokens (each (systems, chunk)) with the series' coefficients a, b ((M,) or
+    (systems, M)) and i0, scale (systems or 1, 1): the prefix sums P_k(i) = sum_{j<=i} e^{ik theta_j} (0-based i)
+    are cumulative sums, carried from block to block, and m_k^(i) = P_k(i) / (i + 1)."""
+    modes = a.shape[-1]
+    a, b = a.reshape(-1, modes, 1), b.reshape(-1, modes, 1)
+    carry_re = torch.zeros(blocks[0].shape[0], modes, 1, dtype=a.dtype, device=a.device)
+    carry_im = torch.zeros_like(carry_re)
+    out, start = [], 0
+    for block in blocks:
+        cos, sin = _harmonics(block, modes)
+        seen = torch.arange(start + 1, start + block.shape[1] + 1, dtype=a.dtype, device=a.device)
+        re = torch.cumsum(cos, 2).add_(carry_re)
+        im = torch.cumsum(sin, 2).add_(carry_im)
+        carry_re, carry_im = re[..., -1:], im[..., -1:]
+        # Im(e^{ik theta} conj P_k) = sin(k theta) Re P_k - cos(k theta) Im P_k
+        numerator = (a * (im * cos - re * sin)).sum(1) / seen
+        if kind == "usa":
+            out.append(numerator * scale)
+        else:  # Re(e^{ik theta} conj P_k) = cos(k theta) Re P_k + sin(k theta) Im P_k
+            out.append(numerator / (i0 + (b * (re * cos + im * sin)).sum(1) / seen))
+        start += block.shape[1]
+    return torch.cat(out, dim=1)
 
 
 def moments(theta: torch.Tensor, count: int) -> np.ndarray:

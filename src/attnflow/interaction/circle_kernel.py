@@ -9,7 +9,11 @@ and hold no (M, n) array:
                  SA:  the USA numerator without e^beta, divided by
                       I_0(beta) + 2 sum_k I_k(beta) Re(e^{i k theta_i} conj(m_k))
                                   = i0 + sum_k b_k (Re m_k cos k theta_i + Im m_k sin k theta_i),
-with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}). The angles are a batch (systems, n)
+with (a, b, i0) of `spectrum.bessel_coefficients` (all scaled by e^{-beta}).
+Causal attention (docs/science.md §7): token i (counted from 1) sees j <= i, so m_k becomes
+the prefix moment m_k^(i) = (1/i) sum_{j<=i} e^{i k theta_j}; the moments pass keeps the sums of each task
+(`_task_moments`), and the series pass (`_causal_series`) starts each task from the sum of the tasks before
+it and adds its tokens' e^{ik theta_j} one by one: still two passes, O(n M). The angles are a batch (systems, n)
 of independent systems (an ensemble): each has its own moments and may have its own beta, hence its own
 coefficients and number of modes; every system's numbers are those it would get alone.
 
@@ -205,9 +209,84 @@ def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
                      dc[system, :count], ds[system, :count], i0[system], out[system])
 
 
+def _task_moments(theta, counts, sums_re, sums_im):
+    """sums_re[task, k-1] + i sums_im[task, k-1] = sum_j e^{ik theta_j} over the tokens of `task` (system s holds
+    tasks s T .. s T + T - 1, TASK tokens each), k = 1..counts[s], for theta (systems, n): the parallel part of
+    `_moments`, kept per task for the prefix moments of `_causal_series`."""
+    systems, n = theta.shape
+    tasks = (n + TASK - 1) // TASK
+    for task in prange(systems * tasks):
+        system = task // tasks
+        start = (task - system * tasks) * TASK
+        _moment_task(theta[system], start, min(start + TASK, n), counts[system], sums_re[task], sums_im[task])
+
+
+def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, out):
+    """Causal dtheta/dt for tokens [start, stop) of theta (n,), prefix_re + i prefix_im (M,) holding
+    sum_{j<start} e^{ik theta_j} on entry (updated in place): with P_k = sum_{j<=i} e^{ik theta_j} (0-based i),
+    out_i = sum_k w_k (Im P_k cos k theta_i - Re P_k sin k theta_i) / (i + 1), divided for SA by
+    i0 + sum_k b_k (Re P_k cos k theta_i + Im P_k sin k theta_i) / (i + 1)."""
+    count = w.shape[0]
+    cos1, sin1 = np.empty(LANES), np.empty(LANES)
+    c, s = np.empty(LANES), np.empty(LANES)
+    num, den = np.empty(LANES), np.empty(LANES)
+    for first in range(start, stop, LANES):
+        last = min(first + LANES, stop)
+        _first_harmonics(theta, first, last, cos1, sin1)
+        for j in range(LANES):
+            c[j] = cos1[j]
+            s[j] = sin1[j]
+            num[j] = 0.0
+            den[j] = 0.0
+        for k in range(count):
+            wk, bk = w[k], b[k]
+            p_re, p_im = prefix_re[k], prefix_im[k]
+            for j in range(last - first):  # the prefix sum runs through the lanes in token order
+                cj, sj = c[j], s[j]
+                p_re += cj
+                p_im += sj
+                num[j] += wk * (p_im * cj - p_re * sj)
+                if sa:
+                    den[j] += bk * (p_re * cj + p_im * sj)
+            prefix_re[k], prefix_im[k] = p_re, p_im
+            for j in range(LANES):
+                cj, sj = c[j], s[j]
+                c[j] = cj * cos1[j] - sj * sin1[j]
+                s[j] = sj * cos1[j] + cj * sin1[j]
+        for j in range(last - first):
+            seen = first + j + 1
+            out[first + j] = num[j] / (i0 * seen + den[j]) if sa else num[j] / seen
+
+
+def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
+    """Causal dtheta/dt (module docstring) into out (systems, n) from the task sums of `_task_moments` of theta
+    (systems, n), with the coefficients of `_series`: each task starts from the sum of the tasks before it in
+    its system. A parallel loop over the tasks of all systems; the result does not depend on the threads."""
+    systems, n = theta.shape
+    tasks = (n + TASK - 1) // TASK
+    prefix_re, prefix_im = np.zeros((systems * tasks, a.shape[1])), np.zeros((systems * tasks, a.shape[1]))
+    w = np.zeros(a.shape)
+    for system in range(systems):
+        for k in range(counts[system]):
+            w[system, k] = a[system, k] if sa else scale[system] * a[system, k]
+            total_re, total_im = 0.0, 0.0
+            for task in range(system * tasks, (system + 1) * tasks):
+                prefix_re[task, k], prefix_im[task, k] = total_re, total_im
+                total_re += sums_re[task, k]
+                total_im += sums_im[task, k]
+    for task in prange(systems * tasks):
+        system = task // tasks
+        start = (task - system * tasks) * TASK
+        count = counts[system]
+        _causal_series_task(theta[system], start, min(start + TASK, n), prefix_re[task, :count],
+                            prefix_im[task, :count], w[system, :count], b[system, :count], i0[system], sa,
+                            out[system])
+
+
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
+_causal_series_task = njit(cache=True, fastmath=False)(_causal_series_task)
 
 
 def _compiled(function, parallel: bool = False, name: str | None = None, **bound):
@@ -227,7 +306,9 @@ _point_harmonics = njit(cache=True, fastmath=False)(_point_harmonics)
 _point_moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
 COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel),
                        "point_moments": _compiled(_moments, parallel, "_point_moments",
-                                                  _moment_task=_point_moment_task)}
+                                                  _moment_task=_point_moment_task),
+                       "task_moments": _compiled(_task_moments, parallel),
+                       "causal_series": _compiled(_causal_series, parallel)}
             for parallel in (False, True)}
 
 
@@ -253,17 +334,31 @@ def point_moments(points: np.ndarray, count: int, parallel: bool = False) -> tup
     return re, im
 
 
+def task_sums(theta: np.ndarray, counts: np.ndarray, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(Re, Im) of sum_j e^{ik theta_j} over the tokens of each task (systems * tasks, max count) of float64
+    angles theta (systems, n), C order, `counts` (systems,) int64: the moments pass of the causal velocity."""
+    shape = (theta.shape[0] * ((theta.shape[1] + TASK - 1) // TASK), int(counts.max()))
+    sums_re, sums_im = np.zeros(shape), np.zeros(shape)
+    COMPILED[parallel]["task_moments"](theta, counts, sums_re, sums_im)
+    return sums_re, sums_im
+
+
 def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0, scale, theta: np.ndarray, out: np.ndarray,
              parallel: bool = False, moments_of_theta: tuple[np.ndarray, np.ndarray] | None = None,
-             counts=None) -> np.ndarray:
+             counts=None, causal: bool = False) -> np.ndarray:
     """dtheta/dt (module docstring) into `out` for float64 angles theta (systems, n) of independent systems
     (C order), each with its own moments; (a, b, i0) from `bessel_coefficients`, scale = e^beta (USA).
     Shared by all systems, or one per system: a, b (M,) or (systems, M) (zero beyond a system's count),
     i0 and scale numbers or (systems,), counts (the modes of each system; default M) a number or (systems,).
-    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..count at least, if the caller has them."""
+    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..count at least, if the caller has them.
+    `causal`: the prefix moments of causal attention (module docstring; `moments_of_theta` is not used)."""
     systems, modes = theta.shape[:1], (theta.shape[0], np.shape(a)[-1])
     a, b = _broadcast(a, modes), _broadcast(b, modes)
     counts = _broadcast(modes[1] if counts is None else counts, systems, np.int64)
+    if causal:
+        COMPILED[parallel]["causal_series"](theta, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
+                                            kind == "sa", *task_sums(theta, counts, parallel), out)
+        return out
     re, im = moments(theta, counts, parallel) if moments_of_theta is None else moments_of_theta
     COMPILED[parallel]["series"](theta, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
                                  kind == "sa", re, im, out)

@@ -10,6 +10,8 @@ and `steppers.rk4_step` on `flow.CircleFlow` (float64), so a run gives the same 
          theta <- theta + (h/6) (((k1 + 2 k2) + 2 k3) + k4)
 
 The per-step cost without it was the kernel's plus ~0.3 ms of tensor calls and Python (n = 2e4).
+Causal attention runs the same steps with the kernel's causal passes (`task_moments`, `causal_series`: the
+prefix moments), whose moments are kept per task of circle_kernel.TASK tokens.
 """
 
 from __future__ import annotations
@@ -64,27 +66,31 @@ def _rk4(theta, steps, a, b, i0, scale, counts, sa, re, im, k1, k2, k3, k4, stag
                 theta[s, j] = theta[s, j] + (h / 6) * (((k1[s, j] + 2 * k2[s, j]) + 2 * k3[s, j]) + k4[s, j])
 
 
-def _compiled(function, parallel: bool, **bound):
-    """`function` compiled with the names `bound` (the kernel's passes, serial or parallel) as its globals,
-    under its own name per variant (Numba's disk cache tells functions apart by name, not by what they call)."""
-    variant = f"{function.__name__}_{'parallel' if parallel else 'serial'}"
+def _compiled(function, parallel: bool, causal: bool, **bound):
+    """`function` compiled with the names `bound` (the kernel's passes, serial or parallel, causal or not) as its
+    globals, under its own name per variant (Numba's disk cache tells functions apart by name, not by what they
+    call)."""
+    variant = f"{function.__name__}_{'parallel' if parallel else 'serial'}{'_causal' if causal else ''}"
     copy = types.FunctionType(function.__code__, {**function.__globals__, **bound}, variant)
     copy.__qualname__ = variant
     return njit(cache=True, fastmath=False)(copy)
 
 
-def _variants(parallel: bool) -> dict:
-    passes = {name: circle_kernel.COMPILED[parallel][name] for name in ("moments", "series")}
-    rate = _compiled(_rate, parallel, **passes)
-    return {"euler": _compiled(_euler, parallel, **passes), "rk4": _compiled(_rk4, parallel, rate=rate)}
+def _variants(parallel: bool, causal: bool) -> dict:
+    kernel = circle_kernel.COMPILED[parallel]
+    passes = ({"moments": kernel["task_moments"], "series": kernel["causal_series"]} if causal
+              else {"moments": kernel["moments"], "series": kernel["series"]})
+    rate = _compiled(_rate, parallel, causal, **passes)
+    return {"euler": _compiled(_euler, parallel, causal, **passes), "rk4": _compiled(_rk4, parallel, causal, rate=rate)}
 
 
-COMPILED = {parallel: _variants(parallel) for parallel in (False, True)}
+COMPILED = {(parallel, causal): _variants(parallel, causal) for parallel in (False, True) for causal in (False, True)}
 
 
-def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str) -> torch.Tensor:
+def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str, causal: bool = False) -> torch.Tensor:
     """Angles theta (n,) or a batch (B, n) (CPU, float64) after fixed steps of sizes `steps` of `method`
-    ("euler" or "rk4"), `beta` one number or one per system: bit for bit the steps taken one at a time."""
+    ("euler" or "rk4"), `beta` one number or one per system, `causal` for causal attention: bit for bit the
+    steps taken one at a time."""
     batch = theta if theta.ndim == 2 else theta[None]
     a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2
                                                                      else None), batch.shape[0])
@@ -95,11 +101,12 @@ def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str
     i0, scale = (np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), (systems,)))
                  for c in (i0, scale))
     angles = batch.detach().clone().contiguous().numpy()
-    re, im = np.empty(modes), np.empty(modes)
+    tasks = (n + circle_kernel.TASK - 1) // circle_kernel.TASK
+    re, im = (np.zeros((systems * tasks, modes[1])) for _ in range(2)) if causal else (np.empty(modes), np.empty(modes))
     work = [np.empty_like(angles) for _ in range(1 if method == "euler" else 5)]
     steps = np.ascontiguousarray(steps, dtype=np.float64)
     evaluations = len(steps) * (1 if method == "euler" else 4)
     with threads.kernel_threads(int(counts.sum()) * n * evaluations, f"circle {method} steps") as count:
-        COMPILED[count > 1][method](angles, steps, a, b, i0, scale, counts, kind == "sa", re, im, *work)
+        COMPILED[count > 1, causal][method](angles, steps, a, b, i0, scale, counts, kind == "sa", re, im, *work)
     result = torch.from_numpy(angles)
     return result if theta.ndim == 2 else result[0]

@@ -8,7 +8,13 @@ bytes: n = 10^6 never allocates an n x n matrix. Exponents are shifted by a row
 bound before exp, so large beta stays finite (USA multiplies the shift back).
 With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the
 sphere, so it costs no extra pass; otherwise the exact row maximum is used.
-On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel.
+Causal attention (docs/science.md §7): row i (counted from 1) sums over j <= i only, SA
+normalises over those, USA divides by i instead of n. A block of rows [s, e) then reads the columns j < e
+alone and masks the triangle above the diagonal inside its last e - s columns: blocks above the diagonal
+are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks (of CAUSAL_MIN_ROWS rows at least), so
+from n = CAUSAL_BLOCKS * CAUSAL_MIN_ROWS on the work is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one.
+On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
+aligned causal mask, which a block of rows [s, e) against the keys j < e needs).
 On the CPU, a small system (n^2 <= KERNEL_MAX_PAIRS, float64 or float32) goes through the fused Numba
 kernel of `dense_kernel`, which computes the same sums in one call: at n = 200 the blocked path's dozen
 tensor operations, not its arithmetic, set its cost. The blocked path is the reference it is tested against.
@@ -31,6 +37,8 @@ from . import dense_kernel
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
 KERNEL_MAX_PAIRS = 2**18  # n^2 up to which the serial CPU kernel is used: benchmarks/small.py, crossover n ~ 300
 # on an idle 2-core machine against the 2-threaded blocked path, far above it on a busy one (n <= 512 here)
+CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
+CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
 
 
 def block_rows(n: int, element_size: int, memory_budget: int) -> int:
@@ -54,9 +62,10 @@ def system_betas(beta, systems: int | None) -> float | np.ndarray:
 
 def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
               memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None,
-              kernel: bool | None = None) -> torch.Tensor:
+              kernel: bool | None = None, causal: bool = False) -> torch.Tensor:
     """Attention output A_i = sum_j w_ij V x_j (unprojected) of tokens x (n, d), shape (n, d), or of each system
-    of a batch x (B, n, d), shape (B, n, d), `beta` one number or B values (docs/science.md §1).
+    of a batch x (B, n, d), shape (B, n, d), `beta` one number or B values (docs/science.md §1); `causal`: the
+    sums over j <= i only (module docstring).
 
     `fused=None` uses the fused kernel where it applies (CUDA, SA, not float64).
     `kernel=None` uses the CPU kernel of `dense_kernel` where it applies (CPU, float64 or float32, no
@@ -70,7 +79,7 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         kernel = (not fused and x.device.type == "cpu" and x.dtype in _KERNEL_DTYPES and n * n <= KERNEL_MAX_PAIRS
                   and not x.requires_grad)
     if kernel:
-        return _kernel_attention(kind, beta, x, Q, K, V)
+        return _kernel_attention(kind, beta, x, Q, K, V, causal)
     batch = x if x.ndim == 3 else x[None]
     queries = batch if Q is None else batch @ torch.as_tensor(Q, dtype=x.dtype, device=x.device).T
     keys = batch if K is None else batch @ torch.as_tensor(K, dtype=x.dtype, device=x.device).T
@@ -80,21 +89,24 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
     if fused is None:
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
-        out = _fused_softmax_attention(beta, queries, keys, values, memory_budget)
+        out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
     else:
-        out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget)
+        out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget, causal)
     return out if x.ndim == 3 else out[0]
 
 
-def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget):
+def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget, causal=False):
     """`attention` of a batch (B, n, d), beta a float or (B, 1, 1), in blocks of systems x rows under the
     budget: whole systems at a time where one fits, else rows of one system. `shared_bound`: identity Q, K,
-    where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i on the sphere."""
+    where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i on the sphere. `causal`: a block of rows [s, e)
+    reads the columns j < e and masks j > i (with -inf before exp: weight 0)."""
     systems, n, width = values.shape
     key_norm = torch.linalg.vector_norm(keys, dim=2, keepdim=True).amax(dim=1, keepdim=True)
     if kind == "sa":  # one matmul gives numerator and normaliser: append a column of ones
         values = torch.cat((values, torch.ones(systems, n, 1, dtype=values.dtype, device=values.device)), dim=2)
     rows = block_rows(n, queries.element_size(), memory_budget)
+    if causal:
+        rows = min(rows, max(CAUSAL_MIN_ROWS, -(-n // CAUSAL_BLOCKS)))
     per_block = max(1, min(systems, memory_budget // (rows * n * queries.element_size())))
     out = torch.empty(systems, n, width, dtype=values.dtype, device=values.device)
     keys_t = keys.transpose(1, 2).contiguous()
@@ -102,44 +114,65 @@ def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_b
         group = slice(first, first + per_block)
         scale = beta if isinstance(beta, float) else beta[group]
         for start in range(0, n, rows):
-            q = queries[group, start:start + rows]
+            stop = min(n, start + rows)
+            visible = stop if causal else n  # the columns j < visible
+            q, k_t = queries[group, start:stop], keys_t[group, :, :visible]
             if shared_bound:
                 shift = scale * torch.linalg.vector_norm(q, dim=2, keepdim=True) * key_norm[group]
-                weights = (torch.baddbmm(-shift, q, keys_t[group], alpha=scale) if isinstance(scale, float)
-                           else torch.bmm(q, keys_t[group]).mul_(scale).sub_(shift))
+                weights = (torch.baddbmm(-shift, q, k_t, alpha=scale) if isinstance(scale, float)
+                           else torch.bmm(q, k_t).mul_(scale).sub_(shift))
             else:
-                weights = torch.bmm(q, keys_t[group]).mul_(scale)
+                weights = torch.bmm(q, k_t).mul_(scale)
+            if causal:
+                weights[..., start:].masked_fill_(_above_diagonal(stop - start, q.device), -torch.inf)
+            if not shared_bound:
                 shift = weights.amax(dim=2, keepdim=True)
                 weights.sub_(shift)
-            weighted = torch.bmm(weights.exp_(), values[group])
+            weighted = torch.bmm(weights.exp_(), values[group, :visible])
             if kind == "sa":
-                out[group, start:start + rows] = weighted[..., :-1] / weighted[..., -1:]
+                out[group, start:stop] = weighted[..., :-1] / weighted[..., -1:]
             else:
-                out[group, start:start + rows] = weighted * (torch.exp(shift) / n)
+                seen = (torch.arange(start + 1, stop + 1, dtype=q.dtype, device=q.device)[:, None] if causal
+                        else n)
+                out[group, start:stop] = weighted * (torch.exp(shift) / seen)
     return out
+
+
+def _above_diagonal(rows: int, device) -> torch.Tensor:
+    """The (rows, rows) boolean mask of j > i: the hidden part of a causal block's last `rows` columns."""
+    return torch.ones(rows, rows, dtype=torch.bool, device=device).triu_(1)
 
 
 _KERNEL_DTYPES = (torch.float64, torch.float32)
 
 
-def _kernel_attention(kind, beta, x, Q, K, V):
+def _kernel_attention(kind, beta, x, Q, K, V, causal):
     """`attention` through the CPU kernel; Q, K, V are applied by torch (the blocked path's rounding)."""
     x = x.detach().contiguous()
     array = x.numpy()
     queries = array if Q is None else (x @ torch.as_tensor(Q, dtype=x.dtype).T).numpy()
     keys = array if K is None else (x @ torch.as_tensor(K, dtype=x.dtype).T).numpy()
     values = array if V is None else (x @ torch.as_tensor(V, dtype=x.dtype).T).numpy()
-    return torch.from_numpy(dense_kernel.attention(kind, beta, queries, keys, values, Q is None and K is None))
+    return torch.from_numpy(dense_kernel.attention(kind, beta, queries, keys, values, Q is None and K is None,
+                                                   causal))
 
 
-def _fused_softmax_attention(beta, queries, keys, values, memory_budget):
-    """SA of a batch (B, n, d) by PyTorch's fused kernel; a beta per system (B, 1, 1) scales the queries."""
+def _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal=False):
+    """SA of a batch (B, n, d) by PyTorch's fused kernel; a beta per system (B, 1, 1) scales the queries.
+    `causal`: rows [s, e) against the keys j < e with the lower-right aligned causal mask (row i sees j <= i)."""
+    from torch.nn.attention.bias import causal_lower_right  # imports torch._dynamo: only where it is used
+
     systems, n, d = queries.shape
     if not isinstance(beta, float):
         queries, beta = queries * beta, 1.0
     rows = max(1, min(n, memory_budget // max(1, systems * d * queries.element_size())))
     out = torch.empty_like(values)
     for start in range(0, n, rows):
-        out[:, start:start + rows] = F.scaled_dot_product_attention(
-            queries[:, start:start + rows], keys, values, scale=beta)
+        stop = min(n, start + rows)
+        if causal:
+            out[:, start:stop] = F.scaled_dot_product_attention(
+                queries[:, start:stop], keys[:, :stop], values[:, :stop], scale=beta,
+                **({"is_causal": True} if start == 0 else {"attn_mask": causal_lower_right(stop - start, stop)}))
+        else:
+            out[:, start:stop] = F.scaled_dot_product_attention(queries[:, start:stop], keys, values, scale=beta)
     return out

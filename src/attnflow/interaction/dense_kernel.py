@@ -8,7 +8,9 @@ Q, K, V) the kernel computes, row by row and without an (n, n) array,
 
 with the shift of `dense.attention`: the bound beta |q_i| max_j |k_j| where `shared_bound` (identity Q, K:
 attained at j = i on the sphere), else the row maximum of beta <q_i, k_j>. Every exponent is <= 0 (up to
-rounding), so large beta stays finite. It exists because a small system is bound by per-call overhead:
+rounding), so large beta stays finite. Causal attention (docs/science.md §7): row i (counted
+from 1) runs over j <= i only and USA divides by i instead of n; the row's passes stop at the multiple of
+LANES above i, so the work is about half. It exists because a small system is bound by per-call overhead:
 at n = 200 the PyTorch path spends most of its time in the dozen tensor operations, not the arithmetic.
 
 Each row takes three passes over the tokens, each a loop that LLVM vectorises: the logits (keys held
@@ -49,9 +51,9 @@ Q0, Q1, Q2, Q3 = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.272655
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _exponentials(t, count, scale, shift, mantissa, rounded, scale_a, scale_b):
+def _exponentials(t, count, limit, scale, shift, mantissa, rounded, scale_a, scale_b):
     """t[j] <- e^{scale t[j] - shift} for j < count (exponents <= ~0), using the scratch arrays (each of
-    len(t)); t[count:] <- 0."""
+    len(t)); t[count:limit] <- 0."""
     shifter_bits = SHIFTER_BITS
     for j in range(count):
         x = scale * t[j] - shift
@@ -73,15 +75,15 @@ def _exponentials(t, count, scale, shift, mantissa, rounded, scale_a, scale_b):
         b_bits[j] = (k - half + 1023) << 52
     for j in range(count):
         t[j] = mantissa[j] * scale_a[j] * scale_b[j]
-    for j in range(count, t.shape[0]):
+    for j in range(count, limit):
         t[j] = 0.0
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _sums_by_lane(t, values_t, acc, totals):
-    """totals[c] = sum_j t_j v_jc (c < d_v) and totals[d_v] = sum_j t_j, in lane sums acc (d_v + 1, LANES) added
-    by halving; values_t (d_v, padded) and t (padded,) are 0 beyond n. The lanes innermost."""
-    dv, padded = values_t.shape
+def _sums_by_lane(t, values_t, padded, acc, totals):
+    """totals[c] = sum_j t_j v_jc (c < d_v) and totals[d_v] = sum_j t_j over j < padded (a multiple of LANES), in
+    lane sums acc (d_v + 1, LANES) added by halving; t is 0 beyond the tokens summed. The lanes innermost."""
+    dv = values_t.shape[0]
     for c in range(dv + 1):
         for lane in range(LANES):
             acc[c, lane] = 0.0
@@ -131,8 +133,9 @@ def _sums_by_component(t, values, n, acc_t, totals):
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _attention(queries, keys, values, beta, sa, shared_bound, out):
-    """The module docstring's A into out (n, d_v), from queries, keys (n, d), values (n, d_v)."""
+def _attention(queries, keys, values, beta, sa, shared_bound, causal, out):
+    """The module docstring's A into out (n, d_v), from queries, keys (n, d), values (n, d_v); `causal`: row i
+    over j <= i."""
     n, d = queries.shape
     dv = values.shape[1]
     padded = (n + LANES - 1) // LANES * LANES
@@ -155,54 +158,58 @@ def _attention(queries, keys, values, beta, sa, shared_bound, out):
     scale_a, scale_b = np.empty(padded), np.empty(padded)
     acc, acc_t, totals = np.empty((dv + 1, LANES)), np.empty((LANES, dv + 1)), np.empty(dv + 1)
     for i in range(n):
+        count = i + 1 if causal else n  # the tokens row i sees
+        width = (count + LANES - 1) // LANES * LANES if causal else padded
         q0 = float(queries[i, 0])
         row = keys_t[0]
-        for j in range(padded):
+        for j in range(width):
             t[j] = q0 * row[j]
         for c in range(1, d):
             qc = float(queries[i, c])
             row = keys_t[c]
-            for j in range(padded):
+            for j in range(width):
                 t[j] += qc * row[j]
         if shared_bound:  # beta <q_i, k_j> - beta |q_i| max |k|
             square = 0.0
             for c in range(d):
                 square += float(queries[i, c]) * float(queries[i, c])
             shift = beta * math.sqrt(square) * key_norm
-            _exponentials(t, n, beta, shift, mantissa, rounded, scale_a, scale_b)
+            _exponentials(t, count, width, beta, shift, mantissa, rounded, scale_a, scale_b)
         else:  # (<q_i, k_j> beta) - its row maximum
             shift = -math.inf
-            for j in range(n):
+            for j in range(count):
                 t[j] *= beta
                 shift = max(shift, t[j])
-            _exponentials(t, n, 1.0, shift, mantissa, rounded, scale_a, scale_b)
+            _exponentials(t, count, width, 1.0, shift, mantissa, rounded, scale_a, scale_b)
         if dv < WIDE:
-            _sums_by_lane(t, values_t, acc, totals)
+            _sums_by_lane(t, values_t, width, acc, totals)
         else:
-            _sums_by_component(t, values, n, acc_t, totals)
+            _sums_by_component(t, values, count, acc_t, totals)
         if sa:
             for c in range(dv):
                 out[i, c] = totals[c] / totals[dv]
         else:
-            factor = math.exp(shift) / n
+            factor = math.exp(shift) / count
             for c in range(dv):
                 out[i, c] = totals[c] * factor
 
 
 @njit(cache=True, fastmath=False, error_model="numpy")
-def _attention_systems(queries, keys, values, betas, sa, shared_bound, out):
+def _attention_systems(queries, keys, values, betas, sa, shared_bound, causal, out):
     """`_attention` of each system of a batch: queries, keys (B, n, d), values (B, n, d_v), betas (B,)."""
     for system in range(queries.shape[0]):
-        _attention(queries[system], keys[system], values[system], betas[system], sa, shared_bound, out[system])
+        _attention(queries[system], keys[system], values[system], betas[system], sa, shared_bound, causal,
+                   out[system])
 
 
 def attention(kind: str, beta, queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
-              shared_bound: bool) -> np.ndarray:
+              shared_bound: bool, causal: bool = False) -> np.ndarray:
     """A (module docstring) of float64 or float32 arrays queries, keys (n, d) and values (n, d_v), in their dtype;
-    or of each system of a batch, queries, keys (B, n, d), values (B, n, d_v), beta a number or (B,)."""
+    or of each system of a batch, queries, keys (B, n, d), values (B, n, d_v), beta a number or (B,);
+    `causal`: row i over j <= i."""
     batch = queries.ndim == 3
     queries, keys, values = (array if batch else array[None] for array in (queries, keys, values))
     betas = np.ascontiguousarray(np.broadcast_to(np.asarray(beta, dtype=np.float64), queries.shape[:1]))
     out = np.empty(values.shape, dtype=values.dtype)
-    _attention_systems(queries, keys, values, betas, kind == "sa", bool(shared_bound), out)
+    _attention_systems(queries, keys, values, betas, kind == "sa", bool(shared_bound), bool(causal), out)
     return out if batch else out[0]

@@ -110,6 +110,7 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
     method = DEFAULT_METHOD[space.name] if method is None else method
     check(model.identity_parameters, "Q, K, V", "non-identity matrices", f"identity parameters on the {space.name}")
     check(model.norm == "post", "norm", model.norm, f"post (densities live on the {space.name})")
+    check(not model.causal, "mask", model.mask, "none (the mean-field equation has no order of tokens to mask)")
     check_choice("method", method, SOLVERS)
     check(space.name in SOLVERS[method].geometries, "method", method,
           f"a method that solves on the {space.name}: "

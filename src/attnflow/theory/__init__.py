@@ -7,6 +7,7 @@ from .linear import (DominantModeInterval, dominant_mode, dominant_mode_table, e
 from .second_order import second_order_modes
 from . import equiangular, kuramoto, long_context, rates  # docs/science.md §4
 from . import noise, stationary  # docs/science.md §6
+from . import renyi  # docs/science.md §7
 
 __all__ = ["DominantModeInterval", "PredictedClusters", "dominant_mode", "dominant_mode_table", "emergence_time",
            "finite_n_mode", "funk_hecke_factor", "growth_rates", "harmonic_component", "harmonic_dimension",

@@ -28,6 +28,15 @@ negative (the small cluster holds together) exactly when beta > beta_c = (1/2) l
 Reflection symmetry theta -> -theta is preserved by the dynamics and forbids the relative
 rotation of the two clusters (their one other, always unstable, mode: rate e^{-beta}/Z'),
 so a reflection-symmetric start with beta > beta_c converges to two clusters, not one.
+
+**Causal attention at the first token** (docs/science.md §7). Under the causal mask
+token 1 never moves (V = I) and the others collapse onto it. Linearise at x_i = z + e_i, z = x_1,
+e_1 = 0: token i averages the i tokens it sees with weights c/i (1 + O(|e|^2)), so
+
+    d/dt e_i = c (ebar_{<=i} - e_i) = -c (1 - 1/i) e_i + (c/i) sum_{j<i} e_j,        (R3)
+
+a lower-triangular system with rates c (1 - 1/i), i = 2..n. The slowest is token 2's, c/2, and it
+drives every later token: max_i |x_i - x_1| ~ C e^{-c t / 2}, c = 1 (SA) or e^beta (USA).
 """
 
 from __future__ import annotations
@@ -77,3 +86,10 @@ def antipodal_threshold(mass: float) -> float:
     stable against splitting (equation (R2)); 0 for m <= 1/2."""
     check(is_real(mass) and 0 < mass < 1, "mass", mass, "a number in (0, 1)")
     return max(0.0, 0.5 * math.log(mass / (1 - mass)))
+
+
+def causal_collapse_rate(beta: float, kind: str = "sa") -> float:
+    """The rate c/2 in max_i |x_i - x_1| ~ C e^{-c t/2} of the late collapse onto the first token under
+    causal attention, equation (R3): 1/2 for SA, e^beta / 2 for USA (post-LN, V = I)."""
+    _check_beta(beta, kind)
+    return (math.exp(beta) if kind == "usa" else 1.0) / 2

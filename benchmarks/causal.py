@@ -1,0 +1,82 @@
+"""Causal attention (issue 14): the work the mask saves in the dense engine, and the circle engine's O(n M) cost.
+
+Run: `python benchmarks/causal.py`. Measured in the same run, as medians of a few calls (timeit, one call each,
+the masked and the unmasked call in turn):
+1. dense.attention (SA and USA, beta = 5, d = 3, float64, CPU) with the causal mask against the unmasked engine
+   at the same n: the blocked PyTorch path (n >= 2048) and the Numba kernel (n <= 512). The mask skips the blocks
+   above the diagonal, so the ratio should be near 1/2 + 1/(2 dense.CAUSAL_BLOCKS); with a 16 MiB budget as well
+   (more, smaller blocks: the memory bound holds, the ratio too).
+2. The circle engine (af.velocity, SA, beta = 5, the Numba kernel): causal against unmasked over n, and the
+   time per token, which stays flat if the cost is O(n M).
+The load average at the start is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import timeit
+
+import numpy as np
+import torch
+
+import attnflow as af
+from attnflow import sphere
+from attnflow.interaction import dense
+
+DENSE_SIZES = ((256, True), (512, True), (2048, False), (4096, False), (8192, False))  # (n, Numba kernel)
+CIRCLE_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+SMALL_BUDGET = 2**24
+
+
+def side_by_side(calls, repeats: int) -> list[float]:
+    """Median seconds of each call over `repeats` rounds, the calls taken in turn within a round (so that a
+    load that comes and goes falls on both), after one warm-up call each."""
+    for call in calls:
+        call()
+    times = [[timeit.timeit(call, number=1) for call in calls] for _ in range(repeats)]
+    return [float(t) for t in np.median(times, axis=0)]
+
+
+def dense_rows():
+    for n, kernel in DENSE_SIZES:
+        x = sphere.uniform(n, 3, torch.Generator().manual_seed(n))
+        repeats = 30 if kernel else 9
+        for kind in ("sa", "usa"):
+            budgets = (dense.DEFAULT_MEMORY_BUDGET,) if kernel else (dense.DEFAULT_MEMORY_BUDGET, SMALL_BUDGET)
+            for budget in budgets:
+                full, masked = side_by_side([lambda causal=causal: dense.attention(
+                    kind, 5.0, x, memory_budget=budget, kernel=kernel, causal=causal) for causal in (False, True)],
+                    repeats)
+                path = "Numba kernel" if kernel else f"blocked, {budget // 2**20} MiB budget"
+                yield (f"| {n} | {kind.upper()} | {path} | {full * 1e3:.2f} ms | {masked * 1e3:.2f} ms | "
+                       f"{masked / full:.2f} |")
+
+
+def circle_rows():
+    for n in CIRCLE_SIZES:
+        x = af.init.uniform(n, 2, seed=0)
+        repeats = 20 if n <= 10_000 else 5
+        full, masked = side_by_side([lambda mask=mask: af.velocity(af.Model("sa", 5.0, 2, mask=mask), x)
+                                     for mask in ("none", "causal")], repeats)
+        yield (f"| {n} | {full * 1e3:.3f} ms | {masked * 1e3:.3f} ms | {masked / full:.2f} | "
+               f"{full / n * 1e9:.0f} ns | {masked / n * 1e9:.0f} ns |")
+
+
+def main():
+    print(f"_Load average at start {os.getloadavg()[0]:.2f}; torch {torch.get_num_threads()} threads. "
+          "Command: `python benchmarks/causal.py`._\n")
+    print(f"### Dense engine: causal mask against the unmasked engine at the same n (d = 3, beta = 5, float64; "
+          f"at least {dense.CAUSAL_BLOCKS} row blocks, expected ratio {0.5 + 0.5 / dense.CAUSAL_BLOCKS:.2f})\n")
+    print("| n | kind | path | unmasked | causal | causal / unmasked |")
+    print("|---|---|---|---|---|---|")
+    for line in dense_rows():
+        print(line, flush=True)
+    print("\n### Circle engine: af.velocity, SA, beta = 5 (M = 26 modes), Numba kernel, over n\n")
+    print("| n | unmasked | causal | causal / unmasked | unmasked per token | causal per token |")
+    print("|---|---|---|---|---|---|")
+    for line in circle_rows():
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
