@@ -20,7 +20,7 @@ def _debye_log_iv(nu: np.ndarray, x: np.ndarray) -> np.ndarray:
     z = x / nu
     root = np.sqrt(1 + z**2)
     p = 1 / root
-    eta = root + np.log(z / (1 + root))
+    eta = root + np.log(x) - np.log(nu) - np.log1p(root)  # log z apart: x / nu underflows for subnormal x
     u1 = (3 * p - 5 * p**3) / 24
     u2 = (81 * p**2 - 462 * p**4 + 385 * p**6) / 1152
     u3 = (30375 * p**3 - 369603 * p**5 + 765765 * p**7 - 425425 * p**9) / 414720
