@@ -5,13 +5,15 @@ far beyond where SciPy's `ive` underflows (d = 10^5, or k in the thousands). The
 asymptotic (Debye) expansion, with nu z = x, p = 1/sqrt(1+z^2) and
   eta = sqrt(1+z^2) + log(z / (1 + sqrt(1+z^2))),
   I_nu(nu z) ~ e^{nu eta} / (sqrt(2 pi nu) (1+z^2)^{1/4}) (1 + u_1(p)/nu + u_2(p)/nu^2 + u_3(p)/nu^3)
-(Abramowitz–Stegun 9.7.7), is accurate to O(nu^-4): below 1e-12 relative wherever it is used.
+(Abramowitz–Stegun 9.7.7), is accurate to O(nu^-4): below 1e-12 relative wherever it is used, except at
+x so small that x^2 < 4e-16 (nu + 1) (subnormal x, where x / nu underflows): there the power series' first term
+(x/2)^nu / Gamma(nu + 1) is exact to rounding.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ive
+from scipy.special import gammaln, ive
 
 TINY = 1e-280  # below this, ive's result is replaced by the Debye expansion
 
@@ -20,7 +22,7 @@ def _debye_log_iv(nu: np.ndarray, x: np.ndarray) -> np.ndarray:
     z = x / nu
     root = np.sqrt(1 + z**2)
     p = 1 / root
-    eta = root + np.log(x) - np.log(nu) - np.log1p(root)  # log z apart: x / nu underflows for subnormal x
+    eta = root + np.log(z / (1 + root))
     u1 = (3 * p - 5 * p**3) / 24
     u2 = (81 * p**2 - 462 * p**4 + 385 * p**6) / 1152
     u3 = (30375 * p**3 - 369603 * p**5 + 765765 * p**7 - 425425 * p**9) / 414720
@@ -35,6 +37,10 @@ def log_ive(nu, x):
     with np.errstate(divide="ignore"):
         out = np.log(value)
     small = value < TINY
-    if small.any():
-        out = np.where(small, _debye_log_iv(np.where(small, nu, 1.0), np.where(small, x, 1.0)) - x, out)
+    leading = small & (x * x < 4e-16 * (nu + 1))  # I_nu(x) = (x/2)^nu / Gamma(nu + 1) (1 + x^2 / (4 (nu + 1)) + ...)
+    debye = small & ~leading
+    if debye.any():
+        out = np.where(debye, _debye_log_iv(np.where(debye, nu, 1.0), np.where(debye, x, 1.0)) - x, out)
+    if leading.any():
+        out = np.where(leading, nu * (np.log(np.where(leading, x, 1.0)) - np.log(2)) - gammaln(nu + 1) - x, out)
     return out
