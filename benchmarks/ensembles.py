@@ -10,7 +10,7 @@ core kept busy by other processes (`load.py`). torch on one thread, as the exper
 2. beta per system on the circle (20 systems, beta = 1..20): one call with per-system coefficients, the
    batch grouped by beta (one call per value), a loop over the systems.
 3. The dense engine at the phase diagram's sizes (n = 32, d = 8 and 32, B = 56 and 272, SA, beta per system):
-   the velocity P_x(A) by `dense.attention` on the batch (the CPU kernel), by the blocked PyTorch path, by a
+   the velocity P_x(A) by `dense.attention` on the batch (all systems in one block), one system per block, a
    loop over the systems, and a plain batched softmax in tensor operations (`softmax_velocity`, what the
    phase diagram ran before it moved onto the core).
 """
@@ -103,17 +103,18 @@ def dense_phase_diagram(systems: int, d: int) -> None:
     x = torch.stack([sphere.uniform(32, d, torch.Generator().manual_seed(seed)) for seed in range(systems)])
     betas = np.linspace(0.0, 8.0, systems)
     column = torch.as_tensor(betas)[:, None, None]
-    kernel = lambda: tangent(x, dense.attention("sa", betas, x))  # noqa: E731
-    assert float((kernel() - softmax_velocity(x, column)).abs().max()) <= 1e-13
+    whole = lambda: tangent(x, dense.attention("sa", betas, x))  # noqa: E731
+    assert float((whole() - softmax_velocity(x, column)).abs().max()) <= 1e-13
+    one_system = 32 * 32 * x.element_size()
     results = measure({
-        "dense.attention on the batch (CPU kernel) + P_x": kernel,
-        "dense.attention on the batch, blocked PyTorch path + P_x":
-            lambda: tangent(x, dense.attention("sa", betas, x, kernel=False)),
-        "loop over the systems (CPU kernel) + P_x":
+        "dense.attention on the batch (whole systems) + P_x": whole,
+        "dense.attention on the batch, one system per block + P_x":
+            lambda: tangent(x, dense.attention("sa", betas, x, memory_budget=one_system)),
+        "loop over the systems + P_x":
             lambda: [tangent(s, dense.attention("sa", float(b), s)) for b, s in zip(betas, x)],
         "plain torch.softmax in tensor operations": lambda: softmax_velocity(x, column)})
     table(f"### Dense SA velocity, n = 32, d = {d}, B = {systems} systems, beta per system",
-          results, "dense.attention on the batch (CPU kernel) + P_x")
+          results, "dense.attention on the batch (whole systems) + P_x")
 
 
 def main() -> None:

@@ -46,14 +46,13 @@ def relative(a, b):
 @pytest.mark.parametrize("kind", ["sa", "usa"])
 @pytest.mark.parametrize("dim, parameters", [(2, False), (3, True), (9, True)])
 def test_dense_engine_equals_the_masked_double_loop(kind, dim, parameters):
-    """Both dense paths: the Numba kernel and the blocked torch path with several row blocks (a small budget)."""
+    """Both dense paths: whole systems at once, and row blocks (a small budget)."""
     rng = np.random.default_rng(dim)
     Q, K, V = (rng.standard_normal((dim, dim)) if parameters else None for _ in range(3))
     x = tokens(130, dim, seed=dim)
     expected = masked_double_loop(kind, 2.5, x, Q, K, V)
-    for kernel in (True, False):
-        got = dense.attention(kind, 2.5, torch.from_numpy(x), Q, K, V, memory_budget=130 * 8 * 24, kernel=kernel,
-                              causal=True)
+    for budget in (dense.DEFAULT_MEMORY_BUDGET, 130 * 8 * 24):
+        got = dense.attention(kind, 2.5, torch.from_numpy(x), Q, K, V, memory_budget=budget, causal=True)
         assert relative(got, expected) <= 1e-13
 
 

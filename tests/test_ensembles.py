@@ -1,6 +1,6 @@
 """Ensembles in the engines: a batch (B, ...) of independent systems, each with its own tokens and beta, gives
 every system the numbers it gets alone (circle: interaction/circle.py and circle_kernel.py; dense:
-interaction/dense.py and dense_kernel.py); checked against a loop over the systems and against slow
+interaction/dense.py); checked against a loop over the systems and against slow
 pairwise sums of docs/science.md §1 written here."""
 
 import math
@@ -151,16 +151,16 @@ DENSE_BETAS = np.array([0.0, 1.0, 5.0, 30.0])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("beta", [5.0, DENSE_BETAS])
 @pytest.mark.parametrize("random_parameters", [False, True])
-@pytest.mark.parametrize("kernel", [True, False])
-def test_dense_batch_is_each_system_alone(kind, beta, random_parameters, kernel):
-    """The CPU kernel bit for bit; the blocked path within 1e-13 (module docstring of dense.py)."""
+@pytest.mark.parametrize("budget", [dense.DEFAULT_MEMORY_BUDGET, 37 * 10 * 8])
+def test_dense_batch_is_each_system_alone(kind, beta, random_parameters, budget):
+    """The whole-systems path bit for bit; the row blocks within 1e-13 (module docstring of dense.py)."""
     x = batch(4, 37, 3, seed=10)
     Q, K, V = parameters(3, 1) if random_parameters else (None, None, None)
-    batched = dense.attention(kind, beta, x, Q, K, V, kernel=kernel)
+    batched = dense.attention(kind, beta, x, Q, K, V, memory_budget=budget)
     assert batched.shape == (4, 37, 3) and batched.dtype == torch.float64
     for system, value in enumerate(np.broadcast_to(beta, (4,))):
-        alone = dense.attention(kind, float(value), x[system], Q, K, V, kernel=kernel)
-        if kernel:
+        alone = dense.attention(kind, float(value), x[system], Q, K, V, memory_budget=budget)
+        if budget == dense.DEFAULT_MEMORY_BUDGET:
             assert torch.equal(batched[system], alone)
         else:
             assert relative(batched[system], alone) <= 1e-13
@@ -170,9 +170,9 @@ def test_dense_batch_is_each_system_alone(kind, beta, random_parameters, kernel)
 def test_dense_batch_against_the_double_loop(kind):
     x = batch(4, 20, 3, seed=20)
     Q, K, V = parameters(3, 2)
-    for kernel in (True, False):
+    for budget in (dense.DEFAULT_MEMORY_BUDGET, 20 * 7 * 8):
         for parameters_given in ((None, None, None), (Q, K, V)):
-            batched = dense.attention(kind, DENSE_BETAS, x, *parameters_given, kernel=kernel)
+            batched = dense.attention(kind, DENSE_BETAS, x, *parameters_given, memory_budget=budget)
             for system, beta in enumerate(DENSE_BETAS):
                 reference = slow_attention(kind, beta, x[system].numpy(), *parameters_given)
                 assert relative(batched[system], reference) <= 1e-13
@@ -197,22 +197,23 @@ def test_dense_blocks_are_bounded_over_the_batch(kind, budget, monkeypatch):
         with monkeypatch.context() as patch:
             for name in ("bmm", "baddbmm"):
                 patch.setattr(torch, name, recorded(getattr(torch, name), shapes))
-            batched = dense.attention(kind, beta, x, memory_budget=budget, kernel=False)
+            batched = dense.attention(kind, beta, x, memory_budget=budget)
         logits = [shape for shape in shapes if shape[-1] == 50]  # (systems, rows, n) blocks of weights
         assert logits and all(math.prod(shape) * 8 <= budget for shape in logits)
         assert sum(shape[0] * shape[1] for shape in logits) == 5 * 50  # every row of every system once
-        assert relative(batched, dense.attention(kind, beta, x, kernel=False)) <= 1e-13
+        assert relative(batched, dense.attention(kind, beta, x)) <= 1e-13
 
 
 def test_dense_batch_of_one_is_the_unbatched_call():
     x = batch(1, 60, 4, seed=40)
     Q, K, V = parameters(4, 3)
     for kind in KINDS:
-        for kernel in (True, False):
+        for budget in (dense.DEFAULT_MEMORY_BUDGET, 60 * 9 * 8):
             for parameters_given in ((None, None, None), (Q, K, V)):
-                alone = dense.attention(kind, 5.0, x[0], *parameters_given, kernel=kernel)
-                assert torch.equal(dense.attention(kind, 5.0, x, *parameters_given, kernel=kernel)[0], alone)
-                assert torch.equal(dense.attention(kind, [5.0], x, *parameters_given, kernel=kernel)[0], alone)
+                alone = dense.attention(kind, 5.0, x[0], *parameters_given, memory_budget=budget)
+                assert torch.equal(dense.attention(kind, 5.0, x, *parameters_given, memory_budget=budget)[0], alone)
+                assert torch.equal(dense.attention(kind, [5.0], x, *parameters_given, memory_budget=budget)[0],
+                                   alone)
 
 
 def test_dense_fused_path_of_a_batch():
@@ -225,26 +226,26 @@ def test_dense_fused_path_of_a_batch():
 
 def test_dense_float32_batch():
     x = batch(3, 30, 3, seed=60, dtype=torch.float32)
-    for kernel in (True, False):
-        value = dense.attention("usa", DENSE_BETAS[:3], x, kernel=kernel)
+    for budget in (dense.DEFAULT_MEMORY_BUDGET, 30 * 7 * 4):
+        value = dense.attention("usa", DENSE_BETAS[:3], x, memory_budget=budget)
         assert value.dtype == torch.float32
-        assert relative(value, dense.attention("usa", DENSE_BETAS[:3], x.double(), kernel=kernel)) <= 1e-5
+        assert relative(value, dense.attention("usa", DENSE_BETAS[:3], x.double())) <= 1e-5
 
 
 def test_dense_shapes_and_beta_are_checked():
     x = batch(3, 10, 3, seed=70)
-    for kernel in (True, False):
+    for budget in (dense.DEFAULT_MEMORY_BUDGET, 10 * 3 * 8):
         with pytest.raises(ParameterError, match="beta"):
-            dense.attention("sa", [1.0, 2.0], x, kernel=kernel)
+            dense.attention("sa", [1.0, 2.0], x, memory_budget=budget)
         with pytest.raises(ParameterError, match="beta"):
-            dense.attention("sa", [1.0, 2.0, 3.0], x[0], kernel=kernel)
+            dense.attention("sa", [1.0, 2.0, 3.0], x[0], memory_budget=budget)
         with pytest.raises(ParameterError, match="beta"):
-            dense.attention("sa", np.array([[1.0, 2.0, 3.0]]), x, kernel=kernel)
+            dense.attention("sa", np.array([[1.0, 2.0, 3.0]]), x, memory_budget=budget)
         with pytest.raises(ParameterError, match="beta"):
-            dense.attention("sa", [1.0, -1.0, 3.0], x, kernel=kernel)
+            dense.attention("sa", [1.0, -1.0, 3.0], x, memory_budget=budget)
         with pytest.raises(ParameterError, match="x"):
-            dense.attention("sa", 1.0, x[None], kernel=kernel)
+            dense.attention("sa", 1.0, x[None], memory_budget=budget)
         with pytest.raises(ParameterError, match="x"):
-            dense.attention("sa", 1.0, x[:0], kernel=kernel)
+            dense.attention("sa", 1.0, x[:0], memory_budget=budget)
     assert dense.system_betas(torch.tensor([1.0, 2.0]), 2).tolist() == [1.0, 2.0]
     assert dense.system_betas(np.float64(2.0), None) == 2.0

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import attnflow as af
 from attnflow.errors import AttnflowError
@@ -85,3 +86,20 @@ def test_cli_exits_2_with_one_line(args, name):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert name in result.stderr
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_all_finite_agrees_with_an_elementwise_check(dtype):
+    """_array.all_finite (one reduction) = torch.isfinite(t).all() on tensors with NaN, +-inf, both, none,
+    empty, and huge finite values."""
+    from attnflow._array import all_finite
+
+    big = torch.finfo(dtype).max
+    cases = [[1.0, 2.0], [float("nan")], [1.0, float("inf")], [-float("inf"), 0.0], [float("nan"), float("inf")],
+             [big, -big], []]
+    for values in cases:
+        tensor = torch.tensor(values, dtype=dtype)
+        assert all_finite(tensor) == bool(torch.isfinite(tensor).all()), values
+    random = torch.randn(50, 3, dtype=dtype)
+    random[7, 1] = float("nan")
+    assert not all_finite(random)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from . import observe, sphere, threads
-from ._array import resolve_device, resolve_dtype, to_tensor
+from ._array import all_finite, resolve_device, resolve_dtype, to_tensor
 from .controller import IController
 from .errors import NonFiniteError, check, check_choice, check_integer, check_positive, check_real
 from .events import Watch, as_events
@@ -150,7 +150,7 @@ def simulate(model, x0, t_end: float, dt: float | None = None, method: str = "rk
         return model.normalization.directions(flow.decode(y))
 
     def guard(t, y):
-        if y is None or not bool(torch.isfinite(y).all()):
+        if y is None or not all_finite(y):
             raise NonFiniteError(
                 f"the state became non-finite by t = {t:.6g} (beta={np.max(beta):g}, dt={dt}, dtype={attrs['dtype']}, "
                 f"kind={model.kind}, engine={chosen}): the run cannot be represented; try a smaller dt, "

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .. import sphere
-from .._array import to_tensor
+from .._array import all_finite, to_tensor
 from ..errors import EngineError, NonFiniteError, check, check_integer
 from ..model import Model
 from ..normalization import POST
@@ -72,7 +72,7 @@ def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
     """Shape (n, dim), or (B, n, dim) for a batch of B systems, with n, B >= 1 and finite entries."""
     check(x.ndim in (2, 3) and min(x.shape[:-1]) >= 1 and x.shape[-1] == model.dim, name,
           f"array of shape {tuple(x.shape)}", f"an (n, {model.dim}) array with n >= 1, or a batch (B, n, {model.dim})")
-    check(bool(torch.isfinite(x).all()), name, "array with non-finite entries", "finite entries")
+    check(all_finite(x), name, "array with non-finite entries", "finite entries")
 
 
 def check_representable(model: Model, dtype: torch.dtype, squared: bool = False) -> None:
@@ -130,7 +130,7 @@ def velocity(model, x, engine: str | None = None, memory_budget: int = dense.DEF
     check_tokens(model, tensor)
     check_representable(largest(model, beta), tensor.dtype)
     result = tangent_velocity(model, tensor, chosen, memory_budget, beta)
-    if not bool(torch.isfinite(result).all()):
+    if not all_finite(result):
         raise NonFiniteError(f"the velocity is not finite (beta={np.max(beta):g}, kind={model.kind}, dtype="
                              f"{str(tensor.dtype).replace('torch.', '')}, engine={chosen})")
     return restore(result)

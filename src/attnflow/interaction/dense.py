@@ -15,14 +15,16 @@ are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks (of CAUS
 from n = CAUSAL_BLOCKS * CAUSAL_MIN_ROWS on the work is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one.
 On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
 aligned causal mask, which a block of rows [s, e) against the keys j < e needs).
-On the CPU, a small system (n^2 <= KERNEL_MAX_PAIRS, float64 or float32) goes through the fused Numba
-kernel of `dense_kernel`, which computes the same sums in one call: at n = 200 the blocked path's dozen
-tensor operations, not its arithmetic, set its cost. The blocked path is the reference it is tested against.
+Where the weights of the whole batch fit the budget (every small system) they are computed at once in a
+handful of tensor operations (`_whole_systems`; causal: the hidden triangle computed and zeroed, up to
+n^2 = CAUSAL_WHOLE_PAIRS): a small system is bound by the number of operations, not by their arithmetic, and
+this path is faster than the row blocks and than the fused Numba kernel of the same sums it replaced
+(benchmarks/small.py). Otherwise rows are taken in blocks.
 Tokens may come as a batch (B, n, d) of independent systems (an ensemble: seeds, and beta per system), each
-with its own weights: every system gets the numbers it gets alone, up to the rounding of the blocked path's
-batched products (torch.bmm may take another kernel than torch.mm for tiny blocks, and a beta per system
-multiplies the logits after the product instead of inside it): within 1e-13 there, bit-identical in the CPU
-kernel. A block of weights spans systems x rows, under the same memory budget.
+with its own weights; a single system is a batch of one, so on the whole-systems path every system gets the
+numbers it gets alone, bit for bit (tested), and within 1e-13 of them on the row blocks (a beta per system
+multiplies the logits after the product instead of inside it). A block of weights spans systems x rows, under
+the same memory budget.
 """
 
 from __future__ import annotations
@@ -32,11 +34,9 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import check, check_real
-from . import dense_kernel
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
-KERNEL_MAX_PAIRS = 2**18  # n^2 up to which the serial CPU kernel is used: benchmarks/small.py, crossover n ~ 300
-# on an idle 2-core machine against the 2-threaded blocked path, far above it on a busy one (n <= 512 here)
+CAUSAL_WHOLE_PAIRS = 2**18  # causal: n^2 up to which the whole system beats row blocks that skip the hidden half
 CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
 CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
 
@@ -62,24 +62,17 @@ def system_betas(beta, systems: int | None) -> float | np.ndarray:
 
 def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
               memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None,
-              kernel: bool | None = None, causal: bool = False) -> torch.Tensor:
+              causal: bool = False) -> torch.Tensor:
     """Attention output A_i = sum_j w_ij V x_j (unprojected) of tokens x (n, d), shape (n, d), or of each system
     of a batch x (B, n, d), shape (B, n, d), `beta` one number or B values (docs/science.md §1); `causal`: the
     sums over j <= i only (module docstring).
 
-    `fused=None` uses the fused kernel where it applies (CUDA, SA, not float64).
-    `kernel=None` uses the CPU kernel of `dense_kernel` where it applies (CPU, float64 or float32, no
-    gradient, n^2 <= KERNEL_MAX_PAIRS); False forces the blocked PyTorch path.
+    `fused=None` uses PyTorch's fused attention kernel where it applies (CUDA, SA, not float64).
     """
     check(x.ndim == 2 or (x.ndim == 3 and x.shape[0] >= 1), "x", f"array of shape {tuple(x.shape)}",
           "an (n, d) array or a batch (B, n, d) of B >= 1 systems")
     beta = system_betas(beta, x.shape[0] if x.ndim == 3 else None)
     n = x.shape[-2]
-    if kernel is None:
-        kernel = (not fused and x.device.type == "cpu" and x.dtype in _KERNEL_DTYPES and n * n <= KERNEL_MAX_PAIRS
-                  and not x.requires_grad)
-    if kernel:
-        return _kernel_attention(kind, beta, x, Q, K, V, causal)
     batch = x if x.ndim == 3 else x[None]
     queries = batch if Q is None else batch @ torch.as_tensor(Q, dtype=x.dtype, device=x.device).T
     keys = batch if K is None else batch @ torch.as_tensor(K, dtype=x.dtype, device=x.device).T
@@ -90,6 +83,8 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
         out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
+    elif batch.shape[0] * n * n * x.element_size() <= memory_budget and (not causal or n * n <= CAUSAL_WHOLE_PAIRS):
+        out = _whole_systems(kind, beta, queries, keys, values, Q is None and K is None, causal)
     else:
         out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget, causal)
     return out if x.ndim == 3 else out[0]
@@ -138,23 +133,36 @@ def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_b
     return out
 
 
+def _whole_systems(kind, beta, queries, keys, values, shared_bound: bool, causal: bool) -> torch.Tensor:
+    """`attention` of a batch (B, n, d) whose (B, n, n) weights fit the budget, beta a float or (B, 1, 1), in a
+    handful of tensor operations (a small system is bound by their count: benchmarks/small.py): the shifted
+    logits, exp in place, one product with the values, then SA's normalisation or USA's scale
+    e^{shift} / n. A single system is a batch of one, so a batch gives each system its numbers alone."""
+    scaled = queries * beta  # beta inside the product, the same bits for one beta or one per system
+    if shared_bound:  # queries = keys: the shift beta |x_i| max_j |x_j| (module docstring)
+        norms = torch.linalg.vector_norm(queries, dim=2, keepdim=True)
+        shift = norms * (norms.amax(dim=1, keepdim=True) * beta)
+        weights = torch.bmm(scaled, keys.transpose(1, 2)).sub_(shift)  # faster than one baddbmm at n = 200
+    else:
+        weights = torch.bmm(scaled, keys.transpose(1, 2))
+        if causal:
+            weights.masked_fill_(_above_diagonal(weights.shape[1], weights.device), -torch.inf)
+        shift = weights.amax(dim=2, keepdim=True)
+        weights.sub_(shift)
+    weights.exp_()
+    if causal:
+        weights.tril_()
+    out = torch.bmm(weights, values)
+    if kind == "sa":
+        return out.div_(weights.sum(dim=2, keepdim=True))
+    seen = (torch.arange(1, out.shape[1] + 1, dtype=out.dtype, device=out.device)[:, None] if causal
+            else out.shape[1])
+    return out.mul_(shift.exp_().div_(seen))
+
+
 def _above_diagonal(rows: int, device) -> torch.Tensor:
     """The (rows, rows) boolean mask of j > i: the hidden part of a causal block's last `rows` columns."""
     return torch.ones(rows, rows, dtype=torch.bool, device=device).triu_(1)
-
-
-_KERNEL_DTYPES = (torch.float64, torch.float32)
-
-
-def _kernel_attention(kind, beta, x, Q, K, V, causal):
-    """`attention` through the CPU kernel; Q, K, V are applied by torch (the blocked path's rounding)."""
-    x = x.detach().contiguous()
-    array = x.numpy()
-    queries = array if Q is None else (x @ torch.as_tensor(Q, dtype=x.dtype).T).numpy()
-    keys = array if K is None else (x @ torch.as_tensor(K, dtype=x.dtype).T).numpy()
-    values = array if V is None else (x @ torch.as_tensor(V, dtype=x.dtype).T).numpy()
-    return torch.from_numpy(dense_kernel.attention(kind, beta, queries, keys, values, Q is None and K is None,
-                                                   causal))
 
 
 def _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal=False):
