@@ -41,10 +41,10 @@ SIZES = {"quick": {"cases": ((1.5, 2), (4.0, 2), (1.2, 3), (4.0, 3)), "loop_beta
                    "particles": {2: {"n": 1000, "seeds": 4, "dt": 2e-3, "observations": 100}}},
          "full": {"cases": ((1.5, 2), (2.3, 2), (2.6, 2), (4.0, 2), (1.2, 3), (1.7, 3), (1.95, 3), (4.0, 3),
                             (1.0, 8), (3.0, 8)),
-                  "loop_beta": 4.0, "ratios": tuple(np.round(np.linspace(0.8, 1.36, 29), 3)),
-                  "grid": {2: 64, 3: 48}, "t_end": 60.0,
-                  "particles": {2: {"n": 5000, "seeds": 20, "dt": 1e-3, "observations": 300},
-                                3: {"n": 2000, "seeds": 10, "dt": 2e-3, "observations": 300}}}}
+                  "loop_beta": 4.0, "ratios": tuple(np.round(np.linspace(0.8, 1.36, 15), 3)),
+                  "grid": {2: 64, 3: 48}, "t_end": 30.0,
+                  "particles": {2: {"n": 5000, "seeds": 10, "dt": 2e-3, "observations": 300},
+                                3: {"n": 1000, "seeds": 4, "dt": 5e-3, "observations": 300}}}}
 
 
 def stem(beta: float, dim: int) -> str:
