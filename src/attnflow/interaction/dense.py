@@ -1,30 +1,29 @@
-"""Dense attention velocity for any dim and any Q, K, V, in row blocks under a memory budget.
+"""Dense attention velocity for any dim and any Q, K, V, in blocks under a memory budget.
 
 For tokens x (or their directions, Pre-LN) the attention output is
   A_i = sum_j w_ij V x_j,  w_ij = e^{beta <Q x_i, K x_j>} / Z_i,
 with Z_i = sum_k e^{beta<Q x_i, K x_k>} (SA) or Z_i = n (USA) (docs/science.md §1).
-Rows are processed in blocks so that no block of weights exceeds `memory_budget`
-bytes: n = 10^6 never allocates an n x n matrix. Exponents are shifted by a row
-bound before exp, so large beta stays finite (USA multiplies the shift back).
-With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the
-sphere, so it costs no extra pass; otherwise the exact row maximum is used.
-Causal attention (docs/science.md §7): row i (counted from 1) sums over j <= i only, SA
-normalises over those, USA divides by i instead of n. A block of rows [s, e) then reads the columns j < e
-alone and masks the triangle above the diagonal inside its last e - s columns: blocks above the diagonal
-are never computed. The rows are cut into at least CAUSAL_BLOCKS blocks (of CAUSAL_MIN_ROWS rows at least), so
-from n = CAUSAL_BLOCKS * CAUSAL_MIN_ROWS on the work is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one.
+Rows are processed in blocks so that no block of weights exceeds `memory_budget` bytes: n = 10^6 never
+allocates an n x n matrix. Blocks are also capped at CACHE_BLOCK bytes, whatever the budget: beyond a few MiB
+the exponentials and products run out of cache (n = 8000, d = 3: ~200 ms in 64 MiB blocks, ~70 ms in 16 MiB ones).
+Exponents are shifted by a row bound before exp, so large beta stays finite (USA multiplies the shift back).
+With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the sphere, so it costs no extra
+pass; otherwise the exact row maximum is used.
+Each block is a handful of tensor operations (`_block`): a small system is bound by their count, not by their
+arithmetic, so whole systems (where they fit) are one block, faster than row blocks and than the fused Numba
+kernel of the same sums that this path replaced (benchmarks/small.py).
+Causal attention (docs/science.md §7): row i (counted from 1) sums over j <= i only, SA normalises over those,
+USA divides by i instead of n. A block of rows [s, e) then reads the columns j < e alone and masks the
+triangle above the diagonal inside its last e - s columns: blocks above the diagonal are never computed.
+Beyond n^2 = CAUSAL_WHOLE_PAIRS the rows are cut into at least CAUSAL_BLOCKS blocks (of CAUSAL_MIN_ROWS rows at
+least), so the arithmetic is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one; below, a whole system is
+one block, its hidden triangle computed and zeroed (the operation count sets the cost there).
 On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
 aligned causal mask, which a block of rows [s, e) against the keys j < e needs).
-Where the weights of the whole batch fit the budget (every small system) they are computed at once in a
-handful of tensor operations (`_whole_systems`; causal: the hidden triangle computed and zeroed, up to
-n^2 = CAUSAL_WHOLE_PAIRS): a small system is bound by the number of operations, not by their arithmetic, and
-this path is faster than the row blocks and than the fused Numba kernel of the same sums it replaced
-(benchmarks/small.py). Otherwise rows are taken in blocks.
 Tokens may come as a batch (B, n, d) of independent systems (an ensemble: seeds, and beta per system), each
-with its own weights; a single system is a batch of one, so on the whole-systems path every system gets the
-numbers it gets alone, bit for bit (tested), and within 1e-13 of them on the row blocks (a beta per system
-multiplies the logits after the product instead of inside it). A block of weights spans systems x rows, under
-the same memory budget.
+with its own weights; a single system is a batch of one, and beta multiplies the queries before the product,
+so every system gets the numbers it gets alone, bit for bit, wherever the blocks are whole systems (tested),
+and within 1e-13 of them in row blocks. A block of weights spans systems x rows, under the same bounds.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 from ..errors import check, check_real
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
+CACHE_BLOCK = 2**24  # bytes of weights per block at most, whatever the budget (module docstring)
 CAUSAL_WHOLE_PAIRS = 2**18  # causal: n^2 up to which the whole system beats row blocks that skip the hidden half
 CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
 CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
@@ -83,80 +83,63 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
         out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
-    elif batch.shape[0] * n * n * x.element_size() <= memory_budget and (not causal or n * n <= CAUSAL_WHOLE_PAIRS):
-        out = _whole_systems(kind, beta, queries, keys, values, Q is None and K is None, causal)
     else:
         out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget, causal)
     return out if x.ndim == 3 else out[0]
 
 
 def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget, causal=False):
-    """`attention` of a batch (B, n, d), beta a float or (B, 1, 1), in blocks of systems x rows under the
-    budget: whole systems at a time where one fits, else rows of one system. `shared_bound`: identity Q, K,
-    where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i on the sphere. `causal`: a block of rows [s, e)
-    reads the columns j < e and masks j > i (with -inf before exp: weight 0)."""
+    """`attention` of a batch (B, n, d), beta a float or (B, 1, 1), in blocks of systems x rows whose weights
+    fit min(memory_budget, CACHE_BLOCK) bytes: whole systems at a time where they fit, else rows of one
+    system (`_block`). `shared_bound`: identity Q, K, where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i
+    on the sphere. `causal`: a block of rows [s, e) reads the columns j < e only."""
     systems, n, width = values.shape
-    key_norm = torch.linalg.vector_norm(keys, dim=2, keepdim=True).amax(dim=1, keepdim=True)
-    if kind == "sa":  # one matmul gives numerator and normaliser: append a column of ones
-        values = torch.cat((values, torch.ones(systems, n, 1, dtype=values.dtype, device=values.device)), dim=2)
-    rows = block_rows(n, queries.element_size(), memory_budget)
-    if causal:
-        rows = min(rows, max(CAUSAL_MIN_ROWS, -(-n // CAUSAL_BLOCKS)))
-    per_block = max(1, min(systems, memory_budget // (rows * n * queries.element_size())))
+    budget = min(memory_budget, CACHE_BLOCK)
+    if causal and n * n > CAUSAL_WHOLE_PAIRS:  # enough blocks for the skipped triangle to matter
+        budget = min(budget, max(CAUSAL_MIN_ROWS, -(-n // CAUSAL_BLOCKS)) * n * queries.element_size())
+    rows = block_rows(n, queries.element_size(), budget)
+    per_block = max(1, min(systems, budget // (rows * n * queries.element_size())))
+    key_norm = torch.linalg.vector_norm(keys, dim=2, keepdim=True).amax(dim=1, keepdim=True) if shared_bound else None
+    if rows == n and per_block == systems:
+        return _block(kind, beta, queries, keys, values, key_norm, 0 if causal else None)
     out = torch.empty(systems, n, width, dtype=values.dtype, device=values.device)
-    keys_t = keys.transpose(1, 2).contiguous()
     for first in range(0, systems, per_block):
         group = slice(first, first + per_block)
         scale = beta if isinstance(beta, float) else beta[group]
+        norm = None if key_norm is None else key_norm[group]
         for start in range(0, n, rows):
             stop = min(n, start + rows)
             visible = stop if causal else n  # the columns j < visible
-            q, k_t = queries[group, start:stop], keys_t[group, :, :visible]
-            if shared_bound:
-                shift = scale * torch.linalg.vector_norm(q, dim=2, keepdim=True) * key_norm[group]
-                weights = (torch.baddbmm(-shift, q, k_t, alpha=scale) if isinstance(scale, float)
-                           else torch.bmm(q, k_t).mul_(scale).sub_(shift))
-            else:
-                weights = torch.bmm(q, k_t).mul_(scale)
-            if causal:
-                weights[..., start:].masked_fill_(_above_diagonal(stop - start, q.device), -torch.inf)
-            if not shared_bound:
-                shift = weights.amax(dim=2, keepdim=True)
-                weights.sub_(shift)
-            weighted = torch.bmm(weights.exp_(), values[group, :visible])
-            if kind == "sa":
-                out[group, start:stop] = weighted[..., :-1] / weighted[..., -1:]
-            else:
-                seen = (torch.arange(start + 1, stop + 1, dtype=q.dtype, device=q.device)[:, None] if causal
-                        else n)
-                out[group, start:stop] = weighted * (torch.exp(shift) / seen)
+            out[group, start:stop] = _block(kind, scale, queries[group, start:stop], keys[group, :visible],
+                                            values[group, :visible], norm, start if causal else None)
     return out
 
 
-def _whole_systems(kind, beta, queries, keys, values, shared_bound: bool, causal: bool) -> torch.Tensor:
-    """`attention` of a batch (B, n, d) whose (B, n, n) weights fit the budget, beta a float or (B, 1, 1), in a
+def _block(kind, beta, queries, keys, values, key_norm, causal_start: int | None) -> torch.Tensor:
+    """The attention output of a block of rows (B, r, d) against the keys and values (B, m, d) they read, in a
     handful of tensor operations (a small system is bound by their count: benchmarks/small.py): the shifted
-    logits, exp in place, one product with the values, then SA's normalisation or USA's scale
-    e^{shift} / n. A single system is a batch of one, so a batch gives each system its numbers alone."""
+    logits, exp in place, one product with the values, then SA's normalisation or USA's scale e^{shift} / n.
+    key_norm: max_j |k_j| (B, 1, 1) where the shift is the bound beta |q_i| max_j |k_j| (identity Q, K), None
+    for the row maximum. causal_start: the index of the block's first row (row i sees j <= i), None without
+    the mask. A single system is a batch of one: a batch gives each system its numbers alone, bit for bit."""
     scaled = queries * beta  # beta inside the product, the same bits for one beta or one per system
-    if shared_bound:  # queries = keys: the shift beta |x_i| max_j |x_j| (module docstring)
-        norms = torch.linalg.vector_norm(queries, dim=2, keepdim=True)
-        shift = norms * (norms.amax(dim=1, keepdim=True) * beta)
-        weights = torch.bmm(scaled, keys.transpose(1, 2)).sub_(shift)  # faster than one baddbmm at n = 200
+    weights = torch.bmm(scaled, keys.transpose(1, 2))
+    hidden = None if causal_start is None else _above_diagonal(queries.shape[1], weights.device)
+    if key_norm is not None:
+        shift = torch.linalg.vector_norm(queries, dim=2, keepdim=True) * (key_norm * beta)
     else:
-        weights = torch.bmm(scaled, keys.transpose(1, 2))
-        if causal:
-            weights.masked_fill_(_above_diagonal(weights.shape[1], weights.device), -torch.inf)
+        if hidden is not None:
+            weights[..., causal_start:].masked_fill_(hidden, -torch.inf)
         shift = weights.amax(dim=2, keepdim=True)
-        weights.sub_(shift)
-    weights.exp_()
-    if causal:
-        weights.tril_()
+    weights.sub_(shift).exp_()  # one subtraction: faster than baddbmm at n = 200
+    if hidden is not None and key_norm is not None:
+        weights[..., causal_start:].masked_fill_(hidden, 0.0)
     out = torch.bmm(weights, values)
     if kind == "sa":
         return out.div_(weights.sum(dim=2, keepdim=True))
-    seen = (torch.arange(1, out.shape[1] + 1, dtype=out.dtype, device=out.device)[:, None] if causal
-            else out.shape[1])
+    rows = queries.shape[1]
+    seen = (keys.shape[1] if causal_start is None else
+            torch.arange(causal_start + 1, causal_start + rows + 1, dtype=out.dtype, device=out.device)[:, None])
     return out.mul_(shift.exp_().div_(seen))
 
 
