@@ -84,7 +84,7 @@ def lax_friedrichs_step_time(n: int, steps: int = 3) -> float:
 def smooth_final(method: str, n: int, t_end: float, **options) -> np.ndarray:
     rho0 = initial.uniform_modes(n, [0.05, 0.1, 0.1, 0.05], phases=[0.3, 1.0, 2.0, 0.5])
     return pde.solve(af.Model("usa", BETA, 2), rho0, t_end, method=method, save_every=t_end,
-                     **options).density.values[-1]
+                     underresolved="warn", **options).density.values[-1]  # the coarsest grids dip below 0
 
 
 def convergence(t_end: float = 0.08) -> None:

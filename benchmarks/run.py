@@ -54,6 +54,10 @@ def main(names: list[str]) -> None:
                       f"`python benchmarks/run.py {name}` ({time.perf_counter() - start:.0f} s)._\n\n"
                       + buffer.getvalue())
         print(kept[name], flush=True)
+        write(results, kept)  # after every benchmark: a later failure keeps the finished ones
+
+
+def write(results: Path, kept: dict[str, str]) -> None:
     order = [m for m in MODULES if m in kept] + [m for m in kept if m not in MODULES]
     results.write_text("# Benchmark results\n\n" + "\n".join(f"<!-- {m} -->\n{kept[m]}<!-- /{m} -->\n"
                                                              for m in order))

@@ -229,3 +229,23 @@ def test_one_blas_thread_limits_numpys_blas_inside_the_block_only():
     with threads.one_blas_thread():
         assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
     assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+
+
+def test_torch_threads_are_set_by_the_tuner_and_restored(monkeypatch):
+    """kernel_threads(library="torch"): inside, torch runs on the chosen count (ATTNFLOW_NUM_THREADS=1 here, or
+    one thread while the tuner measures it first); after, on its count from before. Work below two grains
+    leaves torch as it is."""
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv(threads.ENVIRONMENT, "1")
+    with threads.kernel_threads(10 * threads.TORCH_GRAIN, "torch-test", library="torch") as count:
+        assert count == 1 and torch.get_num_threads() == (1 if before > 1 else before)
+    assert torch.get_num_threads() == before
+    monkeypatch.delenv(threads.ENVIRONMENT)
+    if before > 1:
+        with threads.kernel_threads(10 * threads.TORCH_GRAIN, "torch-test-2", library="torch") as count:
+            assert count == 1 and torch.get_num_threads() == 1  # the tuner's first window: one thread
+        assert torch.get_num_threads() == before
+    with threads.kernel_threads(threads.TORCH_GRAIN, "torch-test-3", library="torch") as count:
+        assert count == 1 and torch.get_num_threads() == before

@@ -39,6 +39,8 @@ import numba
 
 ENVIRONMENT = "ATTNFLOW_NUM_THREADS"
 GRAIN = 100_000  # token-modes per thread below which one thread is used
+TORCH_GRAIN = 2**17  # the same for a block of PyTorch operations, in its elements: below ~0.3 ms of work the
+# tuner costs more than it can save (n = 200, d = 3: 87 -> 114 µs per dense velocity), and torch keeps its threads
 WINDOW = 16  # calls per measurement of one choice (at most)
 WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
@@ -122,20 +124,29 @@ def requested() -> int | None:
 
 
 @contextlib.contextmanager
-def kernel_threads(work: int, kernel: str):
-    """Yield the number of threads for a call of the kernel named `kernel` on `work` units (token-modes) and run
-    the block with Numba set to it; the call's wall time goes to that kernel's tuner (module docstring)."""
+def kernel_threads(work: int, kernel: str, library: str = "numba"):
+    """Yield the number of threads for a call of the kernel named `kernel` on `work` units (token-modes; for
+    torch the elements of its largest arrays, GRAIN and TORCH_GRAIN per thread at least) and run the block
+    with `library`'s threads ("numba", or "torch": PyTorch's intra-op threads, restored after) set to it; the
+    call's wall time goes to that kernel's tuner (module docstring). torch: the parallel choice is at most
+    torch's thread count on entry, and a block too small for a parallel choice leaves torch as it is."""
+    import torch
+
     fixed = requested()
-    parallel = min(numba.config.NUMBA_NUM_THREADS, max(1, work // GRAIN))
+    pool = numba.config.NUMBA_NUM_THREADS if library == "numba" else torch.get_num_threads()
+    parallel = min(pool, max(1, work // (GRAIN if library == "numba" else TORCH_GRAIN)))
     tuner = _tuners.get(kernel)
     count, measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
         tuner.choose(parallel)
     locked = count > 1 and _region.acquire(blocking=False)
     if count > 1 and not locked:  # another thread is inside a parallel region: this call runs serially
         count, measuring = 1, False
+    previous = torch.get_num_threads() if library == "torch" and parallel > 1 else None
     try:
-        if count > 1:
+        if count > 1 and library == "numba":
             numba.set_num_threads(count)
+        if previous is not None:
+            torch.set_num_threads(count)
         start = time.perf_counter()
         yield count
         if measuring:
@@ -143,6 +154,8 @@ def kernel_threads(work: int, kernel: str):
         elif count > 1 and fixed is None:
             tuner.watch(count, work, time.perf_counter() - start)
     finally:
+        if previous is not None:
+            torch.set_num_threads(previous)
         if locked:
             _region.release()
 

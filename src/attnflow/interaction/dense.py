@@ -18,7 +18,9 @@ triangle above the diagonal inside its last e - s columns: blocks above the diag
 Beyond n^2 = CAUSAL_WHOLE_PAIRS the rows are cut into at least CAUSAL_BLOCKS blocks (of CAUSAL_MIN_ROWS rows at
 least), so the arithmetic is about (1/2 + 1/(2 CAUSAL_BLOCKS)) of the unmasked one; below, a whole system is
 one block, its hidden triangle computed and zeroed (the operation count sets the cost there).
-On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
+On the CPU, torch's thread count for a call is chosen by the tuner of `threads` (one thread against torch's
+count, measured, the faster kept): a parallel region waits for its slowest thread, and on a busy machine one
+thread wins. On CUDA, SA in float32/float16 goes through PyTorch's fused attention kernel (causal: its lower-right
 aligned causal mask, which a block of rows [s, e) against the keys j < e needs).
 Tokens may come as a batch (B, n, d) of independent systems (an ensemble: seeds, and beta per system), each
 with its own weights; a single system is a batch of one, and beta multiplies the queries before the product,
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import threads
 from ..errors import check, check_real
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
@@ -83,6 +86,10 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
         out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
+    elif x.device.type == "cpu" and batch.shape[0] * n * n >= 2 * threads.TORCH_GRAIN:  # threads by measurement
+        with threads.kernel_threads(batch.shape[0] * n * n, "dense", library="torch"):
+            out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget,
+                                     causal)
     else:
         out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget, causal)
     return out if x.ndim == 3 else out[0]
