@@ -10,6 +10,7 @@ evaluated per system, and a system a terminal event stops is frozen until the la
 
 from __future__ import annotations
 
+import math
 import time as wallclock
 from typing import Callable
 
