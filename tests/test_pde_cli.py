@@ -38,3 +38,18 @@ def test_pde_command_rejects_bad_input_in_one_line(tmp_path, monkeypatch, capsys
         status, err = run_cli(monkeypatch, capsys, "--t-end", 0.01, "--grid", 64, *args)
         assert status == 2, (args, err)
         assert "Traceback" not in err and name in err and len(err.strip().splitlines()) <= 2
+
+
+def test_the_default_grid_resolves_every_degree_the_kernel_couples(tmp_path, monkeypatch, capsys):
+    """Without --grid, S^2 and zonal runs get the band limit spectrum.kernel_degree(beta, d) (at least 32 and 64
+    points): beta = 20 on S^2 gives 47 latitudes (degrees up to 46), zonal d = 8 at beta = 60 its own count."""
+    from attnflow.spectrum import kernel_degree
+
+    status, err = run_cli(monkeypatch, capsys, "--kind", "sa", "--dim", 3, "--beta", 20, "--t-end", 1e-8,
+                          "--init", "modes", "--amplitudes", "1e-3", "--save-every", 1e-8, "--out", tmp_path / "s2.nc")
+    assert status == 0, err
+    assert af.load(tmp_path / "s2.nc").sizes["lat"] == max(32, kernel_degree(20.0, 3) + 1) == 47
+    status, err = run_cli(monkeypatch, capsys, "--kind", "sa", "--zonal", "--dim", 8, "--beta", 60, "--t-end", 1e-8, "--save-every", 1e-8,
+                          "--out", tmp_path / "zonal.nc")
+    assert status == 0, err
+    assert af.load(tmp_path / "zonal.nc").sizes["t"] == max(64, kernel_degree(60.0, 8) + 1)

@@ -117,3 +117,18 @@ def test_growth_rates_at_beta_zero_and_checks():
             growth_rates(*args)
     with pytest.raises(ParameterError, match="kind"):
         growth_rates(1.0, 2, 3, kind="softmax")
+
+
+@pytest.mark.parametrize("beta", [0.5, 6.0, 20.0, 50.0])
+def test_kernel_degree_on_s2_against_scipy(beta):
+    """d = 3: lambda_l is proportional to I_{l+1/2}(beta) (Funk–Hecke), so the velocity multipliers are
+    l (l + 1) ive(l + 1/2, beta) up to one factor; kernel_degree is the last l where they reach 1e-17 of their
+    largest (scipy.special.ive, not attnflow's Bessel code)."""
+    from scipy.special import ive
+
+    from attnflow.spectrum import TRUNCATION, kernel_degree
+
+    l = np.arange(1, 400)
+    size = l * (l + 1) * ive(l + 0.5, beta)
+    expected = int(l[size >= TRUNCATION * size.max()][-1])
+    assert kernel_degree(beta, 3) == expected

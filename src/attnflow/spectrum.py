@@ -62,6 +62,21 @@ def _log_scaled_factor(k: np.ndarray, beta: float, dim: int) -> np.ndarray:
     return gammaln(dim / 2) + (dim / 2 - 1) * (np.log(2) - np.log(beta)) + log_ive(nu, beta) - np.log(beta)
 
 
+def kernel_degree(beta: float, dim: int) -> int:
+    """L: the largest degree whose velocity multiplier l (l + d - 2) lambda_l(beta, d) is at least TRUNCATION
+    times the largest one. The kernel couples no degree beyond L, so a spectral grid of band limit L represents
+    the velocity field exactly (the density may still sharpen beyond it: the PDE solvers detect that)."""
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
+    if beta == 0:
+        return 1
+    k = np.arange(1, MAX_MODES + 1, dtype=np.float64)
+    log_size = np.log(k * (k + dim - 2)) + _log_scaled_factor(k, float(beta), dim)
+    kept = np.flatnonzero(log_size >= log_size.max() + math.log(TRUNCATION))
+    check(kept[-1] < len(k) - 1, "beta", beta, f"a value whose kernel couples fewer than {MAX_MODES} degrees")
+    return int(kept[-1]) + 1
+
+
 def _check_unscaled(beta: float, scaled: bool) -> None:
     check(scaled or beta <= MAX_EXP - 50, "beta", beta,
           f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in float64 (they carry e^beta): use scaled=True for "

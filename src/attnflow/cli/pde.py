@@ -17,6 +17,7 @@ from ..pde.geometry import MIN_POINTS
 from ..pde.solve import DEFAULT_METHOD, SOLVERS
 from ..plots import check_figure_path
 from ..provenance import recording
+from ..spectrum import kernel_degree
 from ..rerun import DENSITY_INITS, initial_density
 from . import app, choices, command_line, console, fail, progress_bar, reporting_interrupts
 
@@ -38,7 +39,8 @@ def pde(
     method: Method = typer.Option(None, help="Circle: fv (default), spectral or lax-friedrichs (the seed's); "
                                              "S^2: sht; zonal: gegenbauer."),
     grid: int = typer.Option(None, help="Circle: N cells (default 1024); S^2: nlat latitudes of the nlat x 2 nlat "
-                                        "Legendre–Gauss grid (default 32); zonal: nodes in t (default 64)."),
+                                        "Legendre–Gauss grid; zonal: nodes in t. Default on S^2 and zonal: every "
+                                        "degree the kernel couples at this beta, at least 32 and 64."),
     init: Init = typer.Option(None, help="Initial density: noise (uniform + sigma white noise; default) or modes "
                                          "(zonal: modes only, the default)."),
     sigma: float = typer.Option(0.01, help="White-noise amplitude for --init noise."),
@@ -67,7 +69,7 @@ def pde(
     if figures is not None:
         _check_figures(figures, space)
     model = Model(kind=kind.value, beta=beta, dim=dim, diffusion=diffusion)
-    grid = {"circle": 1024, "sphere": 32, "zonal": 64}[space] if grid is None else grid
+    grid = default_grid(space, beta, dim) if grid is None else grid
     smallest = 4 if space == "sphere" else MIN_POINTS
     if grid < smallest:
         fail(f"--grid={grid} is not allowed: an integer >= {smallest}")
@@ -116,6 +118,14 @@ def _figures(ds, folder: Path) -> None:
         ax = draw(ds)
         ax.set_title(title)
         figures.save(ax.figure, folder / name)
+
+
+def default_grid(space: str, beta: float, dim: int) -> int:
+    """The grid when --grid is not given: 1024 cells on the circle; on S^2 and zonally the band limit
+    `spectrum.kernel_degree(beta, d)` (the kernel couples no higher degree) plus one, at least 32 and 64 points."""
+    if space == "circle":
+        return 1024
+    return max({"sphere": 32, "zonal": 64}[space], kernel_degree(beta, dim) + 1)
 
 
 def _grid(ds) -> str:
