@@ -49,7 +49,7 @@ def test_the_default_grid_resolves_every_degree_the_kernel_couples(tmp_path, mon
                           "--init", "modes", "--amplitudes", "1e-3", "--save-every", 1e-8, "--out", tmp_path / "s2.nc")
     assert status == 0, err
     assert af.load(tmp_path / "s2.nc").sizes["lat"] == max(32, kernel_degree(20.0, 3) + 1) == 47
-    status, err = run_cli(monkeypatch, capsys, "--kind", "sa", "--zonal", "--dim", 8, "--beta", 60, "--t-end", 1e-8, "--save-every", 1e-8,
-                          "--out", tmp_path / "zonal.nc")
+    status, err = run_cli(monkeypatch, capsys, "--kind", "sa", "--zonal", "--dim", 8, "--beta", 60, "--t-end", 1e-8,
+                          "--save-every", 1e-8, "--out", tmp_path / "zonal.nc")
     assert status == 0, err
     assert af.load(tmp_path / "zonal.nc").sizes["t"] == max(64, kernel_degree(60.0, 8) + 1)
