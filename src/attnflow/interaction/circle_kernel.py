@@ -150,6 +150,17 @@ def _moments(theta, counts, re, im):
             im[system, k] = total_im / n
 
 
+def _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, den0):
+    """The first harmonics of tokens [first, last) into cos1, sin1 and the running harmonics c, s; the lanes'
+    numerators to 0 and denominators to den0 (the start of a block of a series task)."""
+    _first_harmonics(theta, first, last, cos1, sin1)
+    for j in range(LANES):
+        c[j] = cos1[j]
+        s[j] = sin1[j]
+        num[j] = 0.0
+        den[j] = den0
+
+
 def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
     """out_j = sum_k wc_k cos k theta_j + ws_k sin k theta_j, divided by d0 + sum_k dc_k cos k theta_j
     + ds_k sin k theta_j when `ratio`, for tokens [start, stop)."""
@@ -159,12 +170,7 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
     num, den = np.empty(LANES), np.empty(LANES)
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
-        _first_harmonics(theta, first, last, cos1, sin1)
-        for j in range(LANES):
-            c[j] = cos1[j]
-            s[j] = sin1[j]
-            num[j] = 0.0
-            den[j] = d0
+        _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, d0)
         for k in range(count):
             wck, wsk = wc[k], ws[k]
             if ratio:
@@ -232,12 +238,7 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
     num, den = np.empty(LANES), np.empty(LANES)
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
-        _first_harmonics(theta, first, last, cos1, sin1)
-        for j in range(LANES):
-            c[j] = cos1[j]
-            s[j] = sin1[j]
-            num[j] = 0.0
-            den[j] = 0.0
+        _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, 0.0)
         for k in range(count):
             wk, bk = w[k], b[k]
             p_re, p_im = prefix_re[k], prefix_im[k]
@@ -285,6 +286,7 @@ def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
 
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
+_start_lanes = njit(cache=True, fastmath=False)(_start_lanes)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
 _causal_series_task = njit(cache=True, fastmath=False)(_causal_series_task)
 
