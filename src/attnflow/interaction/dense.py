@@ -30,6 +30,8 @@ and within 1e-13 of them in row blocks. A block of weights spans systems x rows,
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -86,12 +88,12 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         fused = kind == "sa" and x.is_cuda and x.dtype != torch.float64
     if fused:
         out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
-    elif x.device.type == "cpu" and batch.shape[0] * n * n >= 2 * threads.TORCH_GRAIN:  # threads by measurement
-        with threads.kernel_threads(batch.shape[0] * n * n, "dense", library="torch"):
+    else:
+        pairs = batch.shape[0] * n * n  # CPU: torch's threads by measurement where a parallel choice exists
+        tuned = x.device.type == "cpu" and pairs >= 2 * threads.TORCH_GRAIN
+        with threads.kernel_threads(pairs, "dense", library="torch") if tuned else contextlib.nullcontext():
             out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget,
                                      causal)
-    else:
-        out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget, causal)
     return out if x.ndim == 3 else out[0]
 
 
