@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..threads import one_blas_thread
 
-TOLERANCE = 1e-12  # largest |G| and |tangent . (point - predicted)| accepted
+TOLERANCE = 1e-12  # largest |G| (and |tangent . (point - predicted)|) a Newton iteration accepts
 MAX_NEWTON = 30
 SMALLEST_STEP = 1e-8
 

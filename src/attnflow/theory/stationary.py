@@ -39,14 +39,12 @@ from ..errors import ParameterError, check, check_choice, check_integer, check_p
 from ..model import KINDS
 from .basins import harmonic_dimension
 from ..threads import one_blas_thread
-from .continuation import follow
+from .continuation import MAX_NEWTON, TOLERANCE, follow  # Newton's limits, shared
 from . import noise
 from .noise import critical_diffusion
 from .stationary_sa import sa_branch
 
 QUADRATURE = 512  # Gauss–Jacobi nodes in t
-TOLERANCE = 1e-12  # Newton: largest fixed-point residual |<P_k> - m_k|
-MAX_NEWTON = 30
 
 
 @dataclass(frozen=True)
