@@ -71,15 +71,22 @@ def test_whole_systems_match_row_blocks_and_double_loop(n, kind, beta, random_pa
         assert relative(blocked, reference) <= TOLERANCE
 
 
+def recorded(original, shapes):
+    """`original` (a torch function) that appends the shape of each result to `shapes`."""
+    def call(*args, **kwargs):
+        result = original(*args, **kwargs)
+        shapes.append(tuple(result.shape))
+        return result
+    return call
+
+
 def test_whole_systems_take_one_product_of_logits(monkeypatch):
     """The whole-systems path computes all (n, n) logits in one bmm; a budget below
     n^2 elements splits them into row blocks that each fit it."""
     x = tokens(30)
     shapes = []
     for name in ("bmm", "baddbmm"):
-        original = getattr(torch, name)
-        monkeypatch.setattr(torch, name, lambda *a, _f=original, **k: shapes.append(tuple(_f(*a, **k).shape))
-                            or _f(*a, **k))
+        monkeypatch.setattr(torch, name, recorded(getattr(torch, name), shapes))
     dense.attention("sa", 1.0, x)
     assert [shape for shape in shapes if shape[-1] == 30] == [(1, 30, 30)]
     shapes.clear()
