@@ -128,3 +128,17 @@ def test_large_beta_stays_finite():
         out = dense.attention("sa", beta, x)
         assert bool(torch.isfinite(out).all())
         assert relative(out, dense.attention("sa", beta, x, memory_budget=row_blocks(x))) <= TOLERANCE
+
+
+@pytest.mark.parametrize("kind, beta", [("sa", 100.0), ("usa", 100.0), ("usa", 600.0), ("sa", 800.0)])
+def test_tokens_of_unequal_norms(kind, beta):
+    """Identity Q, K shift each system by beta max|x|^2; tokens of norms 0.05..1 fall up to beta (1 - 0.05^2)
+    below it in their own row: within SHIFT_SPREAD (beta = 100) the shared shift, beyond it the row maximum
+    (at beta = 800 the shared shift would underflow the first rows to 0). Every row agrees with the double loop."""
+    x = tokens(40, seed=4) * torch.linspace(0.05, 1.0, 40, dtype=torch.float64)[:, None]
+    expected = slow_attention(kind, beta, x.numpy())
+    for budget in (dense.DEFAULT_MEMORY_BUDGET, row_blocks(x)):
+        out = dense.attention(kind, beta, x, memory_budget=budget).numpy()
+        row_error = np.abs(out - expected).max(axis=1) / np.abs(expected).max(axis=1)  # every row, however small
+        assert row_error.max() <= beta * 1e-15  # exp(beta <x_i, x_j>) is conditioned like beta |<x_i, x_j>|
+    assert (dense.system_shifts(beta, x[None]) is None) == (beta * (1 - 0.05**2) > dense.SHIFT_SPREAD)

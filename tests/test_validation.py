@@ -90,13 +90,13 @@ def test_cli_exits_2_with_one_line(args, name):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_all_finite_agrees_with_an_elementwise_check(dtype):
-    """_array.all_finite (one reduction) = torch.isfinite(t).all() on tensors with NaN, +-inf, both, none,
-    empty, and huge finite values."""
+    """_array.all_finite (a finite sum, else max |t|) = torch.isfinite(t).all() on tensors with NaN, +-inf, both,
+    none, empty, and huge finite values whose sum overflows."""
     from attnflow._array import all_finite
 
     big = torch.finfo(dtype).max
     cases = [[1.0, 2.0], [float("nan")], [1.0, float("inf")], [-float("inf"), 0.0], [float("nan"), float("inf")],
-             [big, -big], []]
+             [big, -big], [big, big], [-big, -big, 1.0], []]
     for values in cases:
         tensor = torch.tensor(values, dtype=dtype)
         assert all_finite(tensor) == bool(torch.isfinite(tensor).all()), values

@@ -50,9 +50,10 @@ def is_integer(value) -> bool:
 
 def check_real(name: str, value, minimum: float = -math.inf, exclusive: bool = False, allowed: str | None = None):
     """A finite real number >= minimum (> minimum with `exclusive`); returned as a float."""
-    bound = "" if minimum == -math.inf else f" {'>' if exclusive else '>='} {minimum:g}"
     inside = minimum == -math.inf or (value > minimum if exclusive else value >= minimum) if is_real(value) else False
-    check(is_real(value) and math.isfinite(value) and inside, name, value, allowed or f"a finite number{bound}")
+    if not (is_real(value) and math.isfinite(value) and inside):  # the message is built only when it is needed
+        bound = "" if minimum == -math.inf else f" {'>' if exclusive else '>='} {minimum:g}"
+        raise ParameterError(name, value, allowed or f"a finite number{bound}")
     return float(value)
 
 
@@ -65,12 +66,13 @@ def check_integer(name: str, value, minimum: int | None = None, maximum: int | N
                   allowed: str | None = None) -> int:
     """An integer in [minimum, maximum] (either bound optional); returned as an int."""
     inside = is_integer(value) and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+    if inside:
+        return int(value)
     if allowed is None:
         allowed = ("an integer" + (f" >= {minimum}" if minimum is not None else "")
                    + (" and" if minimum is not None and maximum is not None else "")
                    + (f" <= {maximum}" if maximum is not None else ""))
-    check(inside, name, value, allowed)
-    return int(value)
+    raise ParameterError(name, value, allowed)
 
 
 def check_choice(name: str, value, choices) -> str:

@@ -84,7 +84,8 @@ class TokenFlow:
         return x
 
     def rate(self, x):
-        return tangent_velocity(self.model, self.manifold.retract(x), "dense", self.memory_budget, self.beta)
+        return tangent_velocity(self.model, self.manifold.retract(x), "dense", self.memory_budget, self.beta,
+                                retracted=self.manifold.on_sphere)
 
     def geodesic(self, x, velocity, h):
         return self.manifold.geodesic(x, velocity, h)

@@ -285,7 +285,9 @@ class _Loop:
 
     def freeze(self, t: float, y, tolerance: float = 0.0) -> bool:
         """Stop the systems due by time t (within `tolerance`: fixed steps stop at the step a delay reaches,
-        however it rounds) at their states in y; whether every system has stopped."""
+        however it rounds) at their states in y; whether every system has stopped (never, without events)."""
+        if not self.events.events:
+            return False
         systems = self.events.due(t, tolerance)
         if len(systems) and self.events.systems is not None:
             self.frozen = y.clone() if self.frozen is None else self.frozen

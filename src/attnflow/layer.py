@@ -49,5 +49,6 @@ def attention(x, beta: float, kind: str = "sa", norm: str = "pre", h: float = 1.
         free = ", ".join(name for name, other in NORMALIZATIONS.items() if not other.on_sphere)
         check(deviation <= 1e-8, "x", f"rows with | |x| - 1 | up to {deviation:.2e}",
               f"unit vectors for norm={norm!r} (or a scheme with tokens in R^d: {free})")
-    output = dense.attention(kind, beta, scheme.directions(tensor), Q, K, V, memory_budget, causal=mask == "causal")
+    output = dense.attention(kind, beta, scheme.directions(tensor), Q, K, V, memory_budget, causal=mask == "causal",
+                             unit=True)  # directions, or tokens checked to be unit vectors above
     return restore(scheme.directions(scheme.layer(tensor, output, h)))

@@ -20,7 +20,7 @@ import torch
 
 from .. import sphere
 from .._array import all_finite, to_tensor
-from ..errors import EngineError, NonFiniteError, check, check_integer
+from ..errors import EngineError, NonFiniteError, ParameterError, check, check_integer
 from ..model import Model
 from ..normalization import POST
 from . import circle, dense
@@ -70,8 +70,9 @@ def largest(model: Model, beta) -> Model:
 
 def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
     """Shape (n, dim), or (B, n, dim) for a batch of B systems, with n, B >= 1 and finite entries."""
-    check(x.ndim in (2, 3) and min(x.shape[:-1]) >= 1 and x.shape[-1] == model.dim, name,
-          f"array of shape {tuple(x.shape)}", f"an (n, {model.dim}) array with n >= 1, or a batch (B, n, {model.dim})")
+    if not (x.ndim in (2, 3) and min(x.shape[:-1]) >= 1 and x.shape[-1] == model.dim):  # messages built on failure
+        raise ParameterError(name, f"array of shape {tuple(x.shape)}",
+                             f"an (n, {model.dim}) array with n >= 1, or a batch (B, n, {model.dim})")
     check(all_finite(x), name, "array with non-finite entries", "finite entries")
 
 
@@ -86,24 +87,26 @@ def check_representable(model: Model, dtype: torch.dtype, squared: bool = False)
     bound = 1.0 if model.Q is None and model.K is None else float(np.linalg.norm(
         (np.eye(model.dim) if model.K is None else model.K).T @ (np.eye(model.dim) if model.Q is None else model.Q), 2))
     value_norm = 1.0 if model.V is None else float(np.linalg.norm(model.V, 2))
-    name = str(dtype).replace("torch.", "")
-    check(model.beta * bound <= largest / 4, "beta", model.beta,
-          f"a value with beta |K^T Q| representable in {name} (at most {largest / 4:.3g})")
-    if model.kind == "usa":
-        limit = math.log(largest) / (2 if squared else 1) - 1
-        size = model.beta * bound + math.log(max(value_norm, 1e-300))
-        check(size <= limit, "beta", model.beta,
-              f"at most {(limit - math.log(max(value_norm, 1e-300))) / bound:.4g} for kind='usa' in {name}"
-              + (" (time integration)" if squared else "") + ": USA "
-              f"velocities are of size e^(beta |K^T Q|) |V| and would leave the range of {name}; use kind='sa', "
-              + ("float64, " if dtype != torch.float64 else "") + "or a smaller beta")
+    name = str(dtype).replace("torch.", "")  # the messages below are built only on failure (a hot path)
+    if model.beta * bound > largest / 4:
+        raise ParameterError("beta", model.beta,
+                             f"a value with beta |K^T Q| representable in {name} (at most {largest / 4:.3g})")
+    limit = math.log(largest) / (2 if squared else 1) - 1
+    if model.kind == "usa" and model.beta * bound + math.log(max(value_norm, 1e-300)) > limit:
+        raise ParameterError(
+            "beta", model.beta,
+            f"at most {(limit - math.log(max(value_norm, 1e-300))) / bound:.4g} for kind='usa' in {name}"
+            + (" (time integration)" if squared else "") + ": USA "
+            f"velocities are of size e^(beta |K^T Q|) |V| and would leave the range of {name}; use kind='sa', "
+            + ("float64, " if dtype != torch.float64 else "") + "or a smaller beta")
 
 
 def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: int = dense.DEFAULT_MEMORY_BUDGET,
-                     beta=None):
+                     beta=None, retracted: bool = False):
     """dx/dt at tokens x (a tensor (n, d), or a batch (B, n, d)), docs/science.md §1, for an already chosen engine:
     the model's normalisation applied to the attention output A on the directions it reads. `beta`: model.beta
-    unless given (for a batch: one value, or one per system)."""
+    unless given (for a batch: one value, or one per system). `retracted`: x was just put on the sphere (the
+    flows' rates), so that the directions attention reads are unit vectors, as a Euclidean scheme's always are."""
     beta = model.beta if beta is None else beta
     if engine == "circle":
         theta = sphere.angles(x)
@@ -111,7 +114,7 @@ def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: 
         return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
     scheme = model.normalization
     output = dense.attention(model.kind, beta, scheme.directions(x), model.Q, model.K, model.V, memory_budget,
-                             causal=model.causal)
+                             causal=model.causal, unit=retracted or not scheme.on_sphere)
     return scheme.velocity(x, output)
 
 

@@ -6,9 +6,11 @@ with Z_i = sum_k e^{beta<Q x_i, K x_k>} (SA) or Z_i = n (USA) (docs/science.md �
 Rows are processed in blocks so that no block of weights exceeds `memory_budget` bytes: n = 10^6 never
 allocates an n x n matrix. Blocks are also capped at CACHE_BLOCK bytes, whatever the budget: beyond a few MiB
 the exponentials and products run out of cache (n = 8000, d = 3: ~200 ms in 64 MiB blocks, ~70 ms in 16 MiB ones).
-Exponents are shifted by a row bound before exp, so large beta stays finite (USA multiplies the shift back).
-With identity Q, K the bound beta |x_i| max_j |x_j| is attained (j = i) on the sphere, so it costs no extra
-pass; otherwise the exact row maximum is used.
+Exponents are shifted before exp, so large beta stays finite (USA multiplies the shift back). With identity
+Q, K the shift is one number per system, beta max_j |x_j|^2 >= beta <x_i, x_j> (Cauchy–Schwarz), reached in
+every row (j = i) when the tokens have equal norms (on the sphere): no extra pass and a scalar subtraction.
+Where the norms spread so much that a row could underflow (beta (max|x|^2 - min|x|^2) > SHIFT_SPREAD), and for
+other Q, K, the exact row maximum is used.
 Each block is a handful of tensor operations (`_block`): a small system is bound by their count, not by their
 arithmetic, so whole systems (where they fit) are one block, faster than row blocks and than the fused Numba
 kernel of the same sums that this path replaced (benchmarks/small.py).
@@ -31,19 +33,22 @@ and within 1e-13 of them in row blocks. A block of weights spans systems x rows,
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import threads
-from ..errors import check, check_real
+from ..errors import ParameterError, check, check_real
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
 CACHE_BLOCK = 2**24  # bytes of weights per block at most, whatever the budget (module docstring)
 CAUSAL_WHOLE_PAIRS = 2**18  # causal: n^2 up to which the whole system beats row blocks that skip the hidden half
 CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
 CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
+LARGEST_EXPONENT = math.log(np.finfo(np.float64).max)  # e^x overflows beyond
+SHIFT_SPREAD = 300.0  # identity Q, K: the system's shift is one number while no row falls e^-300 below it
 
 
 def block_rows(n: int, element_size: int, memory_budget: int) -> int:
@@ -56,6 +61,8 @@ def system_betas(beta, systems: int | None) -> float | np.ndarray:
     """beta of a batch of `systems` independent systems (None: a single system), finite and >= 0: one number
     shared by all, returned as a float (as are equal values), or, for a batch, one value per system, a float64
     array (systems,)."""
+    if isinstance(beta, float) and math.isfinite(beta) and beta >= 0:  # the common case, first
+        return beta
     if np.ndim(beta) == 0:
         return check_real("beta", beta.item() if hasattr(beta, "item") else beta, 0.0)
     values = np.array(beta.detach().cpu().numpy() if isinstance(beta, torch.Tensor) else beta, dtype=np.float64)
@@ -67,15 +74,17 @@ def system_betas(beta, systems: int | None) -> float | np.ndarray:
 
 def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
               memory_budget: int = DEFAULT_MEMORY_BUDGET, fused: bool | None = None,
-              causal: bool = False) -> torch.Tensor:
+              causal: bool = False, unit: bool = False) -> torch.Tensor:
     """Attention output A_i = sum_j w_ij V x_j (unprojected) of tokens x (n, d), shape (n, d), or of each system
     of a batch x (B, n, d), shape (B, n, d), `beta` one number or B values (docs/science.md §1); `causal`: the
-    sums over j <= i only (module docstring).
+    sums over j <= i only (module docstring). `unit`: the caller knows every |x_i| = 1 (to rounding: directions,
+    or tokens just retracted), so that identity Q, K take the shift beta without measuring the norms.
 
     `fused=None` uses PyTorch's fused attention kernel where it applies (CUDA, SA, not float64).
     """
-    check(x.ndim == 2 or (x.ndim == 3 and x.shape[0] >= 1), "x", f"array of shape {tuple(x.shape)}",
-          "an (n, d) array or a batch (B, n, d) of B >= 1 systems")
+    if not (x.ndim == 2 or (x.ndim == 3 and x.shape[0] >= 1)):
+        raise ParameterError("x", f"array of shape {tuple(x.shape)}",
+                             "an (n, d) array or a batch (B, n, d) of B >= 1 systems")
     beta = system_betas(beta, x.shape[0] if x.ndim == 3 else None)
     n = x.shape[-2]
     batch = x if x.ndim == 3 else x[None]
@@ -93,55 +102,79 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
         tuned = x.device.type == "cpu" and pairs >= 2 * threads.TORCH_GRAIN
         with threads.kernel_threads(pairs, "dense", library="torch") if tuned else contextlib.nullcontext():
             out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget,
-                                     causal)
+                                     causal, unit)
     return out if x.ndim == 3 else out[0]
 
 
-def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget, causal=False):
+def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_budget, causal=False, unit=False):
     """`attention` of a batch (B, n, d), beta a float or (B, 1, 1), in blocks of systems x rows whose weights
     fit min(memory_budget, CACHE_BLOCK) bytes: whole systems at a time where they fit, else rows of one
-    system (`_block`). `shared_bound`: identity Q, K, where <x_i, x_j> <= |x_i| max|x_j| is attained at j = i
-    on the sphere. `causal`: a block of rows [s, e) reads the columns j < e only."""
+    system (`_block`). `shared_bound`: identity Q, K, whose shift may be one number per system (`system_shifts`;
+    `unit`: of unit tokens). `causal`: a block of rows [s, e) reads the columns j < e only."""
     systems, n, width = values.shape
     budget = min(memory_budget, CACHE_BLOCK)
     if causal and n * n > CAUSAL_WHOLE_PAIRS:  # enough blocks for the skipped triangle to matter
         budget = min(budget, max(CAUSAL_MIN_ROWS, -(-n // CAUSAL_BLOCKS)) * n * queries.element_size())
     rows = block_rows(n, queries.element_size(), budget)
     per_block = max(1, min(systems, budget // (rows * n * queries.element_size())))
-    key_norm = torch.linalg.vector_norm(keys, dim=2, keepdim=True).amax(dim=1, keepdim=True) if shared_bound else None
+    bounds = system_shifts(beta, keys, unit) if shared_bound else None
     if rows == n and per_block == systems:
-        return _block(kind, beta, queries, keys, values, key_norm, 0 if causal else None)
+        return _block(kind, beta, queries, keys, values, bounds, 0 if causal else None)
     out = torch.empty(systems, n, width, dtype=values.dtype, device=values.device)
     for first in range(0, systems, per_block):
         group = slice(first, first + per_block)
         scale = beta if isinstance(beta, float) else beta[group]
-        norm = None if key_norm is None else key_norm[group]
+        bound = bounds if bounds is None or systems == 1 else tuple(part[group] for part in bounds)
         for start in range(0, n, rows):
             stop = min(n, start + rows)
             visible = stop if causal else n  # the columns j < visible
             out[group, start:stop] = _block(kind, scale, queries[group, start:stop], keys[group, :visible],
-                                            values[group, :visible], norm, start if causal else None)
+                                            values[group, :visible], bound, start if causal else None)
     return out
 
 
-def _block(kind, beta, queries, keys, values, key_norm, causal_start: int | None) -> torch.Tensor:
+def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
+    """(shift, e^shift) of each system of keys (B, n, d) with identity Q, K: shift = beta max_j |x_j|^2 (module
+    docstring; beta itself for `unit` tokens, |x_j| = 1), floats for a single system, else tensors (B, 1, 1) of the
+    same numbers; None where the norms spread beyond SHIFT_SPREAD (the row maximum is then used). Computed in
+    Python floats, so that a batch gets the bits of its systems alone."""
+    if unit:
+        low = high = [1.0] * keys.shape[0]
+    elif keys.shape[0] == 1:
+        norms = torch.linalg.vector_norm(keys, dim=2)
+        low, high = ([value.item()] for value in torch.aminmax(norms))
+    else:
+        low, high = (values.tolist() for values in torch.aminmax(torch.linalg.vector_norm(keys, dim=2), dim=1))
+    betas = [beta] * len(high) if isinstance(beta, float) else beta.flatten().tolist()
+    if any(b * (h * h - l * l) > SHIFT_SPREAD for b, l, h in zip(betas, low, high)):
+        return None
+    shifts = [b * h * h for b, h in zip(betas, high)]
+    growths = [math.exp(shift) if shift < LARGEST_EXPONENT else math.inf for shift in shifts]  # as torch.exp
+    if len(shifts) == 1:
+        return shifts[0], growths[0]
+    return tuple(torch.tensor(numbers, dtype=keys.dtype, device=keys.device)[:, None, None]
+                 for numbers in (shifts, growths))
+
+
+def _block(kind, beta, queries, keys, values, bound, causal_start: int | None) -> torch.Tensor:
     """The attention output of a block of rows (B, r, d) against the keys and values (B, m, d) they read, in a
     handful of tensor operations (a small system is bound by their count: benchmarks/small.py): the shifted
     logits, exp in place, one product with the values, then SA's normalisation or USA's scale e^{shift} / n.
-    key_norm: max_j |k_j| (B, 1, 1) where the shift is the bound beta |q_i| max_j |k_j| (identity Q, K), None
-    for the row maximum. causal_start: the index of the block's first row (row i sees j <= i), None without
-    the mask. A single system is a batch of one: a batch gives each system its numbers alone, bit for bit."""
+    bound: (shift, e^shift) of each system (`system_shifts`), None for the row maximum. causal_start: the index
+    of the block's first row (row i sees j <= i), None without the mask. A single system is a batch of one: a
+    batch gives each system its numbers alone, bit for bit."""
     scaled = queries * beta  # beta inside the product, the same bits for one beta or one per system
     weights = torch.bmm(scaled, keys.transpose(1, 2))
     hidden = None if causal_start is None else _above_diagonal(queries.shape[1], weights.device)
-    if key_norm is not None:
-        shift = torch.linalg.vector_norm(queries, dim=2, keepdim=True) * (key_norm * beta)
-    else:
+    if bound is None:
         if hidden is not None:
             weights[..., causal_start:].masked_fill_(hidden, -torch.inf)
         shift = weights.amax(dim=2, keepdim=True)
+        growth = None
+    else:
+        shift, growth = bound
     weights.sub_(shift).exp_()  # one subtraction: faster than baddbmm at n = 200
-    if hidden is not None and key_norm is not None:
+    if hidden is not None and bound is not None:
         weights[..., causal_start:].masked_fill_(hidden, 0.0)
     out = torch.bmm(weights, values)
     if kind == "sa":
@@ -149,7 +182,11 @@ def _block(kind, beta, queries, keys, values, key_norm, causal_start: int | None
     rows = queries.shape[1]
     seen = (keys.shape[1] if causal_start is None else
             torch.arange(causal_start + 1, causal_start + rows + 1, dtype=out.dtype, device=out.device)[:, None])
-    return out.mul_(shift.exp_().div_(seen))
+    if growth is None:
+        return out.mul_(shift.exp_().div_(seen))
+    if causal_start is None:
+        return out.mul_(growth / seen)
+    return out.mul_(growth).div_(seen)  # not growth / seen: a float over a tensor multiplies by a reciprocal
 
 
 def _above_diagonal(rows: int, device) -> torch.Tensor:
