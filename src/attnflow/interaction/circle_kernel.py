@@ -139,14 +139,6 @@ def _moments(theta, counts, re, im):
         system = task // tasks
         start = (task - system * tasks) * TASK
         _moment_task(theta[system], start, min(start + TASK, n), counts[system], sums_re[task], sums_im[task])
-    _reduce_moments(sums_re, sums_im, counts, n, re, im)
-
-
-def _reduce_moments(sums_re, sums_im, counts, n, re, im):
-    """m_k = (sum of the task sums of its system, in task order) / n into re + i im (systems, >= max count), 0
-    beyond a system's count."""
-    systems = re.shape[0]
-    tasks = sums_re.shape[0] // systems
     for system in range(systems):
         for k in range(re.shape[1]):
             total_re, total_im = 0.0, 0.0
@@ -205,7 +197,15 @@ def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
     e^beta = scale[s], SA divided by i0 + sum_k b_k Re(e^{ik theta} conj m_k). A parallel loop over the tasks
     of all systems."""
     systems, n = theta.shape
-    wc, ws, dc, ds = _series_weights(a, b, scale, counts, sa, re, im)
+    wc, ws = np.zeros(a.shape), np.zeros(a.shape)
+    dc, ds = np.zeros(a.shape), np.zeros(a.shape)
+    for system in range(systems):
+        for k in range(counts[system]):
+            weight = a[system, k] if sa else scale[system] * a[system, k]
+            wc[system, k] = weight * im[system, k]
+            ws[system, k] = -weight * re[system, k]
+            dc[system, k] = b[system, k] * re[system, k]
+            ds[system, k] = b[system, k] * im[system, k]
     tasks = (n + TASK - 1) // TASK
     for task in prange(systems * tasks):
         system = task // tasks
@@ -213,21 +213,6 @@ def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
         count = counts[system]
         _series_task(theta[system], start, min(start + TASK, n), wc[system, :count], ws[system, :count], sa,
                      dc[system, :count], ds[system, :count], i0[system], out[system])
-
-
-def _series_weights(a, b, scale, counts, sa, re, im):
-    """(wc, ws, dc, ds), each (systems, M): the weights of cos k theta and sin k theta in the numerator and the
-    SA denominator of `_series` from the moments re + i im."""
-    wc, ws = np.zeros(a.shape), np.zeros(a.shape)
-    dc, ds = np.zeros(a.shape), np.zeros(a.shape)
-    for system in range(a.shape[0]):
-        for k in range(counts[system]):
-            weight = a[system, k] if sa else scale[system] * a[system, k]
-            wc[system, k] = weight * im[system, k]
-            ws[system, k] = -weight * re[system, k]
-            dc[system, k] = b[system, k] * re[system, k]
-            ds[system, k] = b[system, k] * im[system, k]
-    return wc, ws, dc, ds
 
 
 def _task_moments(theta, counts, sums_re, sums_im):
@@ -280,21 +265,6 @@ def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
     its system. A parallel loop over the tasks of all systems; the result does not depend on the threads."""
     systems, n = theta.shape
     tasks = (n + TASK - 1) // TASK
-    prefix_re, prefix_im, w = _causal_prefixes(a, scale, counts, sa, sums_re, sums_im)
-    for task in prange(systems * tasks):
-        system = task // tasks
-        start = (task - system * tasks) * TASK
-        count = counts[system]
-        _causal_series_task(theta[system], start, min(start + TASK, n), prefix_re[task, :count],
-                            prefix_im[task, :count], w[system, :count], b[system, :count], i0[system], sa,
-                            out[system])
-
-
-def _causal_prefixes(a, scale, counts, sa, sums_re, sums_im):
-    """(prefix_re, prefix_im, w): each task's starting prefix sums (the sums of the tasks before it in its system,
-    (systems * tasks, M)) and the numerator weights w (systems, M) of `_causal_series`."""
-    systems = a.shape[0]
-    tasks = sums_re.shape[0] // systems
     prefix_re, prefix_im = np.zeros((systems * tasks, a.shape[1])), np.zeros((systems * tasks, a.shape[1]))
     w = np.zeros(a.shape)
     for system in range(systems):
@@ -305,58 +275,13 @@ def _causal_prefixes(a, scale, counts, sa, sums_re, sums_im):
                 prefix_re[task, k], prefix_im[task, k] = total_re, total_im
                 total_re += sums_re[task, k]
                 total_im += sums_im[task, k]
-    return prefix_re, prefix_im, w
-
-
-def _plain_weights(a, b, scale, counts, sa, n, sums_re, sums_im):
-    """What a task of a time step's pass needs for its rates, from the task sums of the moments: `_series`'s
-    weights (wc, ws, dc, ds)."""
-    re, im = np.empty(a.shape), np.empty(a.shape)
-    _reduce_moments(sums_re, sums_im, counts, n, re, im)
-    return _series_weights(a, b, scale, counts, sa, re, im)
-
-
-def _plain_rates(theta, start, stop, task, system, count, sa, i0, b, weights, out):
-    """`_series_task` of tokens [start, stop) of one system with the weights of `_plain_weights`."""
-    wc, ws, dc, ds = weights
-    _series_task(theta, start, stop, wc[system, :count], ws[system, :count], sa, dc[system, :count],
-                 ds[system, :count], i0, out)
-
-
-def _causal_weights(a, b, scale, counts, sa, n, sums_re, sums_im):
-    """`_plain_weights` for causal attention: `_causal_prefixes`."""
-    return _causal_prefixes(a, scale, counts, sa, sums_re, sums_im)
-
-
-def _causal_rates(theta, start, stop, task, system, count, sa, i0, b, weights, out):
-    """`_causal_series_task` of tokens [start, stop) of one system with the prefixes of `_causal_weights`."""
-    prefix_re, prefix_im, w = weights
-    _causal_series_task(theta, start, stop, prefix_re[task, :count], prefix_im[task, :count], w[system, :count],
-                        b[:count], i0, sa, out)
-
-
-def _step_pass(x, target, theta, c, final, k1, k2, k3, out, counts, sa, i0, b, weights, sums_re, sums_im):
-    """One pass of a time step (`circle_steps`), one parallel region: each task's rates at x into out
-    (`rates`: `_plain_rates` or `_causal_rates`), then its tokens' next state into target,
-      target = theta + c out                                   (an Euler step, or an RK4 stage), or
-      target = theta + c (((k1 + 2 k2) + 2 k3) + out)            (`final`: RK4's last stage, c = h/6),
-    then the task sums of the moments of target (`_moment_task`), which the next pass needs. A task reads and
-    writes its own tokens only, so target may be x."""
-    systems, n = x.shape
-    tasks = (n + TASK - 1) // TASK
     for task in prange(systems * tasks):
         system = task // tasks
         start = (task - system * tasks) * TASK
-        stop = min(start + TASK, n)
-        rates(x[system], start, stop, task, system, counts[system], sa, i0[system], b[system], weights,  # noqa: F821
-              out[system])
-        for j in range(start, stop):
-            if final:
-                target[system, j] = theta[system, j] + c * (((k1[system, j] + 2 * k2[system, j])
-                                                               + 2 * k3[system, j]) + out[system, j])
-            else:
-                target[system, j] = theta[system, j] + c * out[system, j]
-        _moment_task(target[system], start, stop, counts[system], sums_re[task], sums_im[task])
+        count = counts[system]
+        _causal_series_task(theta[system], start, min(start + TASK, n), prefix_re[task, :count],
+                            prefix_im[task, :count], w[system, :count], b[system, :count], i0[system], sa,
+                            out[system])
 
 
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
@@ -364,13 +289,6 @@ _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _start_lanes = njit(cache=True, fastmath=False)(_start_lanes)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
 _causal_series_task = njit(cache=True, fastmath=False)(_causal_series_task)
-_reduce_moments = njit(cache=True, fastmath=False)(_reduce_moments)
-_series_weights = njit(cache=True, fastmath=False)(_series_weights)
-_causal_prefixes = njit(cache=True, fastmath=False)(_causal_prefixes)
-_plain_weights = njit(cache=True, fastmath=False)(_plain_weights)
-_plain_rates = njit(cache=True, fastmath=False)(_plain_rates)
-_causal_weights = njit(cache=True, fastmath=False)(_causal_weights)
-_causal_rates = njit(cache=True, fastmath=False)(_causal_rates)
 
 
 def _compiled(function, parallel: bool = False, name: str | None = None, **bound):
@@ -392,10 +310,7 @@ COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _comp
                        "point_moments": _compiled(_moments, parallel, "_point_moments",
                                                   _moment_task=_point_moment_task),
                        "task_moments": _compiled(_task_moments, parallel),
-                       "causal_series": _compiled(_causal_series, parallel),
-                       "step_pass": _compiled(_step_pass, parallel, rates=_plain_rates),
-                       "causal_step_pass": _compiled(_step_pass, parallel, "_causal_step_pass",
-                                                     rates=_causal_rates)}
+                       "causal_series": _compiled(_causal_series, parallel)}
             for parallel in (False, True)}
 
 

@@ -1,18 +1,15 @@
 """Blocks of fixed time steps of the circle dynamics in one compiled call (docs/science.md §1).
 
-Between two saves or observations a fixed-step run needs nothing from Python. Here whole blocks of Euler or
-RK4 steps run inside Numba, with the same arithmetic in the same order as `steppers.euler_step` and
-`steppers.rk4_step` on `flow.CircleFlow` (float64), so a run gives the same bits either way:
+Between two saves or observations a fixed-step run needs nothing from Python: each step is the kernel's
+two passes (`circle_kernel`: moments, then the series) and an update of the angles. Here whole blocks of
+Euler or RK4 steps run inside Numba, with the same arithmetic in the same order as `steppers.euler_step`
+and `steppers.rk4_step` on `flow.CircleFlow` (float64), so a run gives the same bits either way:
 
   Euler  theta <- theta + h omega(theta)
   RK4    k1 = omega(theta), k2 = omega(theta + (h/2) k1), k3 = omega(theta + (h/2) k2), k4 = omega(theta + h k3),
          theta <- theta + (h/6) (((k1 + 2 k2) + 2 k3) + k4)
 
-Every rate evaluation is one parallel pass (`circle_kernel._step_pass`): each task of tokens takes its rates
-from the moments, moves its tokens to the next stage, and sums that stage's moments, which the next pass
-reads. One parallel region per evaluation, not two (moments, then series): half the synchronisations, each of
-which waits for a descheduled thread on a busy machine. The per-step cost without these blocks was the
-kernel's plus ~0.3 ms of tensor calls and Python (n = 2e4).
+The per-step cost without it was the kernel's plus ~0.3 ms of tensor calls and Python (n = 2e4).
 Causal attention runs the same steps with the kernel's causal passes (`task_moments`, `causal_series`: the
 prefix moments), whose moments are kept per task of circle_kernel.TASK tokens.
 """
@@ -30,32 +27,43 @@ from . import circle_kernel
 from .circle import series_coefficients
 from .dense import system_betas
 
+METHODS = ("euler", "rk4")
 
-def _euler(theta, steps, a, b, i0, scale, counts, sa, sums_re, sums_im, omega):
-    n = theta.shape[1]
-    moments(theta, counts, sums_re, sums_im)  # noqa: F821 (bound by _compiled)
+
+def _euler(theta, steps, a, b, i0, scale, counts, sa, re, im, omega):
+    systems, n = theta.shape
     for h in steps:
-        weights = prepare(a, b, scale, counts, sa, n, sums_re, sums_im)  # noqa: F821
-        step_pass(theta, theta, theta, h, False, omega, omega, omega, omega, counts, sa, i0, b, weights,  # noqa: F821
-                  sums_re, sums_im)
+        moments(theta, counts, re, im)  # noqa: F821 (bound by _compiled)
+        series(theta, a, b, i0, scale, counts, sa, re, im, omega)  # noqa: F821
+        for s in range(systems):
+            for j in range(n):
+                theta[s, j] = theta[s, j] + h * omega[s, j]
 
 
-def _rk4(theta, steps, a, b, i0, scale, counts, sa, sums_re, sums_im, k1, k2, k3, k4, stage):
-    n = theta.shape[1]
-    moments(theta, counts, sums_re, sums_im)  # noqa: F821
+def _rate(theta, a, b, i0, scale, counts, sa, re, im, out):
+    moments(theta, counts, re, im)  # noqa: F821
+    series(theta, a, b, i0, scale, counts, sa, re, im, out)  # noqa: F821
+
+
+def _rk4(theta, steps, a, b, i0, scale, counts, sa, re, im, k1, k2, k3, k4, stage):
+    systems, n = theta.shape
     for h in steps:
-        weights = prepare(a, b, scale, counts, sa, n, sums_re, sums_im)  # noqa: F821
-        step_pass(theta, stage, theta, h / 2, False, k1, k1, k1, k1, counts, sa, i0, b, weights,  # noqa: F821
-                  sums_re, sums_im)
-        weights = prepare(a, b, scale, counts, sa, n, sums_re, sums_im)  # noqa: F821
-        step_pass(stage, stage, theta, h / 2, False, k1, k1, k1, k2, counts, sa, i0, b, weights,  # noqa: F821
-                  sums_re, sums_im)
-        weights = prepare(a, b, scale, counts, sa, n, sums_re, sums_im)  # noqa: F821
-        step_pass(stage, stage, theta, h, False, k1, k1, k1, k3, counts, sa, i0, b, weights,  # noqa: F821
-                  sums_re, sums_im)
-        weights = prepare(a, b, scale, counts, sa, n, sums_re, sums_im)  # noqa: F821
-        step_pass(stage, theta, theta, h / 6, True, k1, k2, k3, k4, counts, sa, i0, b, weights,  # noqa: F821
-                  sums_re, sums_im)
+        rate(theta, a, b, i0, scale, counts, sa, re, im, k1)  # noqa: F821
+        for s in range(systems):
+            for j in range(n):
+                stage[s, j] = theta[s, j] + (h / 2) * k1[s, j]
+        rate(stage, a, b, i0, scale, counts, sa, re, im, k2)  # noqa: F821
+        for s in range(systems):
+            for j in range(n):
+                stage[s, j] = theta[s, j] + (h / 2) * k2[s, j]
+        rate(stage, a, b, i0, scale, counts, sa, re, im, k3)  # noqa: F821
+        for s in range(systems):
+            for j in range(n):
+                stage[s, j] = theta[s, j] + h * k3[s, j]
+        rate(stage, a, b, i0, scale, counts, sa, re, im, k4)  # noqa: F821
+        for s in range(systems):
+            for j in range(n):
+                theta[s, j] = theta[s, j] + (h / 6) * (((k1[s, j] + 2 * k2[s, j]) + 2 * k3[s, j]) + k4[s, j])
 
 
 def _compiled(function, parallel: bool, causal: bool, **bound):
@@ -70,13 +78,12 @@ def _compiled(function, parallel: bool, causal: bool, **bound):
 
 def _variants(parallel: bool, causal: bool) -> dict:
     kernel = circle_kernel.COMPILED[parallel]
-    passes = {"moments": kernel["task_moments"],
-              "prepare": circle_kernel._causal_weights if causal else circle_kernel._plain_weights,
-              "step_pass": kernel["causal_step_pass" if causal else "step_pass"]}
-    return {method: _compiled(function, parallel, causal, **passes) for method, function in METHODS.items()}
+    passes = ({"moments": kernel["task_moments"], "series": kernel["causal_series"]} if causal
+              else {"moments": kernel["moments"], "series": kernel["series"]})
+    rate = _compiled(_rate, parallel, causal, **passes)
+    return {"euler": _compiled(_euler, parallel, causal, **passes), "rk4": _compiled(_rk4, parallel, causal, rate=rate)}
 
 
-METHODS = {"euler": _euler, "rk4": _rk4}
 COMPILED = {(parallel, causal): _variants(parallel, causal) for parallel in (False, True) for causal in (False, True)}
 
 
@@ -95,12 +102,11 @@ def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str
                  for c in (i0, scale))
     angles = batch.detach().clone().contiguous().numpy()
     tasks = (n + circle_kernel.TASK - 1) // circle_kernel.TASK
-    sums_re, sums_im = (np.zeros((systems * tasks, modes[1])) for _ in range(2))
+    re, im = (np.zeros((systems * tasks, modes[1])) for _ in range(2)) if causal else (np.empty(modes), np.empty(modes))
     work = [np.empty_like(angles) for _ in range(1 if method == "euler" else 5)]
     steps = np.ascontiguousarray(steps, dtype=np.float64)
     evaluations = len(steps) * (1 if method == "euler" else 4)
     with threads.kernel_threads(int(counts.sum()) * n * evaluations, f"circle {method} steps") as count:
-        COMPILED[count > 1, causal][method](angles, steps, a, b, i0, scale, counts, kind == "sa", sums_re, sums_im,
-                                            *work)
+        COMPILED[count > 1, causal][method](angles, steps, a, b, i0, scale, counts, kind == "sa", re, im, *work)
     result = torch.from_numpy(angles)
     return result if theta.ndim == 2 else result[0]
