@@ -30,7 +30,8 @@ def test_cell_measures_and_harmonic_integrals_against_quadrature(dim):
     n, lmax = 16, 5
     log_density, edges = sigma_density(dim), cells.faces(n)
     log_v = cells.log_measures(n, dim)
-    averages = cells.harmonic_averages(lmax, dim, n) * np.exp(-0.5 * gegenbauer.log_dimension(np.arange(6), dim))[:, None]
+    root = np.exp(0.5 * gegenbauer.log_dimension(np.arange(lmax + 1), dim))
+    averages = cells.harmonic_averages(lmax, dim, n) / root[:, None]  # of P_l = phi_l / sqrt(N_l)
     for j in range(n):
         a, b = edges[j], edges[j + 1]
         top = log_density(min(max(np.pi / 2, a), b))
@@ -38,9 +39,10 @@ def test_cell_measures_and_harmonic_integrals_against_quadrature(dim):
         mass = quad(scaled, a, b, epsabs=0, epsrel=1e-13, limit=200)[0]
         assert abs(np.log(mass) + top - log_v[j]) < 1e-11 * max(1.0, abs(log_v[j])), j
         for l in range(1, lmax + 1):
-            p = lambda psi: eval_gegenbauer(l, (dim - 2) / 2, -np.cos(psi)) / eval_gegenbauer(l, (dim - 2) / 2, 1.0)  # noqa: E731
-            moment = quad(lambda psi: p(psi) * scaled(psi), a, b, epsabs=1e-12 * mass, epsrel=1e-12, limit=200)[0] / mass
-            assert abs(moment - averages[l, j]) < 1e-9, (j, l)
+            alpha = (dim - 2) / 2
+            p = lambda psi: eval_gegenbauer(l, alpha, -np.cos(psi)) / eval_gegenbauer(l, alpha, 1.0)  # noqa: E731
+            moment = quad(lambda psi: p(psi) * scaled(psi), a, b, epsabs=1e-12 * mass, epsrel=1e-12, limit=200)[0]
+            assert abs(moment / mass - averages[l, j]) < 1e-9, (j, l)
     np.testing.assert_allclose(np.exp(log_v).sum(), 1.0, atol=1e-14)
 
 
@@ -147,7 +149,7 @@ def test_degree_l_growth_approaches_gamma_l(dim, beta):
 
 @pytest.mark.parametrize("dim", [3, 6])
 def test_diffusion_alone_decays_at_l_l_plus_d_minus_2_d(dim):
-    """beta = 0, an even density (no degree 1, hence no transport): |m_2| decays at 2 d D, approached at second order."""
+    """beta = 0, an even density (no degree 1, hence no transport): |m_2| decays at 2 d D, at second order."""
     diffusion = 0.05
     errors = []
     for n in (32, 64):
@@ -168,7 +170,8 @@ def test_a_noisy_stationary_state_stays_with_shrinking_drift():
     diffusion = 0.8 * noise.critical_diffusion(beta, dim)
     m = stationary.stationary_state(beta, dim, diffusion, [0.5])
     strength = stationary.Zonal(beta, dim, len(m)).strength * m / diffusion
-    state = lambda t: np.exp(strength @ stationary.legendre_values(len(m), dim, t.ravel())).reshape(t.shape)  # noqa: E731
+    legendre = lambda t: stationary.legendre_values(len(m), dim, t.ravel())  # noqa: E731
+    state = lambda t: np.exp(strength @ legendre(t)).reshape(t.shape)  # noqa: E731
     drift, moment = [], []
     for n in (32, 64):
         ds = pde.solve(af.Model("usa", beta, dim, diffusion=diffusion), initial.zonal_cell_function(n, dim, state),

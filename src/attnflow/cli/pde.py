@@ -41,9 +41,9 @@ def pde(
     method: Method = typer.Option(None, help="Circle: fv (default), spectral or lax-friedrichs (the seed's); "
                                              "S^2: sht; zonal: gegenbauer (default) or fv."),
     grid: int = typer.Option(None, help="Circle: N cells (default 1024); S^2: nlat latitudes of the nlat x 2 nlat "
-                                        "Legendre–Gauss grid; zonal: nodes in t (cells in arccos t with fv). Default on "
-                                        "S^2 and zonal: every degree the kernel couples at this beta, at least 32 and "
-                                        "64; zonal fv: 256 cells."),
+                                        "Legendre–Gauss grid; zonal: nodes in t (cells in arccos t with fv). "
+                                        "Default on S^2 and zonal: every degree the kernel couples at this beta, at "
+                                        "least 32 and 64; zonal fv: 256 cells."),
     init: Init = typer.Option(None, help="Initial density: noise (uniform + sigma white noise; default) or modes "
                                          "(zonal: modes only, the default)."),
     sigma: float = typer.Option(0.01, help="White-noise amplitude for --init noise."),
@@ -138,7 +138,8 @@ def _grid(ds) -> str:
     if ds.attrs["geometry"] == "sphere":
         return f"{ds.attrs['n_lat']} x {ds.attrs['n_lon']} (degrees <= {ds.attrs['degree_max']})"
     points = "cells" if ds.attrs["method"] == "fv" else "nodes"
-    return f"N = {ds.attrs['n_grid']}" + (f" {points}, d = {ds.attrs['dim']}" if ds.attrs["geometry"] == "zonal" else "")
+    zonal = f" {points}, d = {ds.attrs['dim']}" if ds.attrs["geometry"] == "zonal" else ""
+    return f"N = {ds.attrs['n_grid']}{zonal}"
 
 
 def _summarise(ds, out, figures) -> None:

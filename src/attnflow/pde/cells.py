@@ -91,7 +91,7 @@ def face_ratios(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def face_derivatives(lmax: int, dim: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(phi_l(t_f), d_psi phi_l(t_f) = sin psi_f phi_l'(t_f)), l = 0..lmax, f = 0..n, each of shape (lmax + 1, n + 1)."""
+    """(phi_l(t_f), d_psi phi_l(t_f) = sin psi_f phi_l'(t_f)), l = 0..lmax, f = 0..n, each (lmax + 1, n + 1)."""
     phi, dphi = gegenbauer.basis(lmax, dim, -np.cos(faces(n)))
     return phi, dphi * sin_faces(n)
 

@@ -65,7 +65,7 @@ class CircleFluxes:
 
 
 class FiniteVolumeSolver:
-    """SSP-RK3 under a positivity CFL over a geometry's finite-volume fluxes (`CircleFluxes`, `zonal_fv.ZonalFluxes`)."""
+    """SSP-RK3 under a positivity CFL over a geometry's fluxes (`CircleFluxes`, `zonal_fv.ZonalFluxes`)."""
 
     name = "fv"
     geometries = ("circle", "zonal")

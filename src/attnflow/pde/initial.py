@@ -311,7 +311,8 @@ def zonal_cell_tokens(x, n: int, axis=None) -> np.ndarray:
     tokens = np.atleast_2d(np.asarray(x, dtype=np.float64))
     size = np.linalg.norm(tokens, axis=-1) if tokens.ndim == 2 else np.zeros(1)
     check(tokens.ndim == 2 and tokens.shape[1] >= 2 and len(tokens) >= 1 and bool(np.isfinite(tokens).all())
-          and bool((size > 0).all()), "x", f"array of shape {tokens.shape}", "non-zero vectors, shape (count, d), d >= 2")
+          and bool((size > 0).all()), "x", f"array of shape {tokens.shape}",
+          "non-zero vectors, shape (count, d), d >= 2")
     dim = tokens.shape[1]
     e = np.eye(dim)[-1] if axis is None else np.asarray(axis, dtype=np.float64)
     check(e.shape == (dim,) and bool(np.isfinite(e).all()) and np.linalg.norm(e) > 0, "axis", axis,

@@ -84,7 +84,7 @@ class ZonalFluxes:
         return np.concatenate([[0.0], inner, [0.0]])
 
     def rate(self, masses: np.ndarray) -> tuple[np.ndarray, float]:
-        """(dM_j/dt, the positivity limit max_j of the bracket over V_j in the module docstring, over occupied cells)."""
+        """(dM_j/dt, the positivity limit: the largest bracket over V_j of the module docstring, occupied cells)."""
         u = self.face_velocity(masses)
         r = self.slope_ratios(masses)
         outgoing_right = self.right[:-1] * masses[:-1]  # A_f M_j / V_j of the cell left of face f
