@@ -57,15 +57,15 @@ class ZonalFluxes:
         phi, derivative = cells.face_derivatives(degree, dim, n)
         self.slope = kernel.potential[:, None] * derivative[:, 1:-1]  # u at the interior faces = a @ slope
         self.weight = kernel.weight[:, None] * phi[:, 1:-1]  # SA: w at the interior faces = a @ weight
-        self.masses = np.asarray(geometry.weights)
+        self.measures = np.asarray(geometry.weights)
 
     def state(self, density: np.ndarray) -> np.ndarray:
         """The cell masses M_j = V_j rho_j."""
-        return density * self.masses
+        return density * self.measures
 
     def density(self, masses: np.ndarray) -> np.ndarray:
         """The cell averages rho_j = M_j / V_j (V_j at least float64's smallest normal: `ZonalCells.weights`)."""
-        return masses / self.masses
+        return masses / self.measures
 
     def face_velocity(self, masses: np.ndarray) -> np.ndarray:
         """u at the n - 1 interior faces, exact for the piecewise-constant density."""
