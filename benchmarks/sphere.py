@@ -1,7 +1,7 @@
 """The PDE on S^2 (attnflow.pde, method "sht"; docs/science.md §8): time per DOPRI5 step against the band limit
 L = nlat - 1 (the padded grid has ceil((3L + 1)/2) x 2 ceil((3L + 1)/2) points), and the beta = 6 pattern run
 of the experiment `pde_sphere` (USA, uniform plus low harmonics, to t = 0.06), on this machine's CPU; the zonal
-solver's time per step for d = 3 and 1024 at the same band limit.
+solver's time per step for d = 3 and 1024 at the same band limit, Gegenbauer and finite volumes (`zonal_fv`).
 
     python benchmarks/run.py sphere
 """
@@ -45,6 +45,24 @@ def main() -> None:
         started = time.perf_counter()
         ds = pde.solve(af.Model("usa", 4.0, dim), initial.zonal_modes(64, dim, amplitudes), 0.05, zonal=True)
         print(f"| d = {dim} | {1e3 * (time.perf_counter() - started) / ds.attrs['steps']:.3f} |")
+    zonal_finite_volumes()
+
+
+def zonal_finite_volumes() -> None:
+    """ms per SSP-RK3 step of the zonal finite volumes (USA, beta = 4, from 1 + 5e-4 N_1 P_1 through the clustering
+    phase to 8 / gamma_1): the same for d = 3 and 1024; only the number of steps (the positivity CFL) differs."""
+    print("\n| zonal fv, cells | d | steps | ms per step | wall time | min density | mass error |")
+    print("|---|---|---|---|---|---|---|")
+    for cells in (256, 1024):
+        for dim in (3, 1024):
+            model = af.Model("usa", 4.0, dim)
+            rho0 = initial.zonal_cell_modes(cells, dim, [5e-4])
+            t_end = 8 / af.theory.growth_rates(4.0, dim, 1)[0]
+            started = time.perf_counter()
+            ds = pde.solve(model, rho0, t_end, zonal=True, method="fv")
+            seconds = time.perf_counter() - started
+            print(f"| {cells} | {dim} | {ds.attrs['steps']} | {1e3 * seconds / ds.attrs['steps']:.3f} "
+                  f"| {seconds:.2f} s | {ds.attrs['min_density']:.2g} | {float(abs(ds.mass - 1).max()):.1e} |")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,6 @@ def test_zonal_refuses_bad_input():
     with pytest.raises(af.errors.ParameterError, match="density0"):
         pde.solve(model, np.ones(16) * 2, 0.1, zonal=True)
     with pytest.raises(af.errors.ParameterError, match="method"):
-        pde.solve(model, initial.zonal_modes(16, 5, [0.1]), 0.1, zonal=True, method="fv")
+        pde.solve(model, initial.zonal_modes(16, 5, [0.1]), 0.1, zonal=True, method="spectral")
     with pytest.raises(af.errors.ParameterError, match="amplitudes"):
         initial.zonal_modes(8, 5, np.ones(8))

@@ -43,15 +43,17 @@ def parse_amplitudes(text: str) -> list[float]:
 
 
 def initial_density(init: str, grid: int, sigma: float, seed: int, noise_points: int | None, amplitudes: str,
-                    dim: int = 2, zonal: bool = False):
+                    dim: int = 2, zonal: bool = False, method: str | None = None):
     """The CLI's initial density on `grid` cells (dim = 2), on the grid x 2 grid Legendre–Gauss grid of S^2 (dim = 3)
-    or at `grid` Gauss–Jacobi nodes (zonal), and the attributes that record how it was made."""
+    or at `grid` Gauss–Jacobi nodes (zonal; `grid` cell averages with method "fv"), and the attributes that record
+    how it was made."""
     from .pde import initial
 
     check(init in DENSITY_INITS, "init", init, f"one of {', '.join(DENSITY_INITS)}")
     if zonal:
         check(init == "modes", "init", init, "modes for zonal densities (|m_l| = the amplitudes)")
-        return (initial.zonal_modes(grid, dim, parse_amplitudes(amplitudes)),
+        modes = initial.zonal_cell_modes if method == "fv" else initial.zonal_modes
+        return (modes(grid, dim, parse_amplitudes(amplitudes)),
                 {"init": init, "init_amplitudes": amplitudes})
     if dim == 3:
         if init == "noise":
@@ -124,7 +126,8 @@ def _rerun_pde(ds, attrs, command, out, overwrite, progress):
     if init in DENSITY_INITS:
         rho0, recorded = initial_density(init, grid, float(attrs.get("init_sigma", 0.01)),
                                          int(attrs.get("init_seed", 0)), _optional(attrs.get("init_noise_points")),
-                                         str(attrs.get("init_amplitudes", "")), int(attrs["dim"]), zonal)
+                                         str(attrs.get("init_amplitudes", "")), int(attrs["dim"]), zonal,
+                                         attrs["method"])
     else:
         rho0, recorded = ds["density"].isel(time=0).values, {"init": "array"}
     options = {key[len("option_"):]: _optional(value) for key, value in attrs.items() if key.startswith("option_")}

@@ -77,6 +77,26 @@ def kernel_degree(beta: float, dim: int) -> int:
     return int(kept[-1]) + 1
 
 
+def velocity_degree(beta: float, dim: int) -> int:
+    """L: the largest degree whose part of the velocity can reach TRUNCATION times the largest part, for any
+    probability density. Its degree-l part is lambda_l a_l phi_l' with |a_l| <= sup|phi_l| = sqrt(N_l) and
+    sup|phi_l'| = sqrt(N_l) l (l + d - 2) / (d - 1) (at t = 1; phi_l the orthonormal zonal harmonics of
+    docs/science.md §8, N_l their multiplicity), so the bound is lambda_l N_l l (l + d - 2) / (d - 1): the Taylor
+    coefficients of e^{beta t} in high d, hence about the same L for every d (35 at beta = 5), where
+    `kernel_degree` (the multipliers alone) falls to 8 at d = 1024 and misses a point mass's velocity."""
+    check_real("beta", beta, 0.0)
+    check_integer("dim", dim, 2)
+    if beta == 0:
+        return 1
+    k = np.arange(1, MAX_MODES + 1, dtype=np.float64)
+    log_multiplicity = (np.full_like(k, math.log(2)) if dim == 2 else np.log((2 * k + dim - 2) / (dim - 2))
+                        + gammaln(k + dim - 2) - gammaln(k + 1) - gammaln(dim - 2))
+    log_size = np.log(k * (k + dim - 2) / (dim - 1)) + log_multiplicity + _log_scaled_factor(k, float(beta), dim)
+    kept = np.flatnonzero(log_size >= log_size.max() + math.log(TRUNCATION))
+    check(kept[-1] < len(k) - 1, "beta", beta, f"a value whose kernel couples fewer than {MAX_MODES} degrees")
+    return int(kept[-1]) + 1
+
+
 def _check_unscaled(beta: float, scaled: bool) -> None:
     check(scaled or beta <= MAX_EXP - 50, "beta", beta,
           f"at most {MAX_EXP - 50:.4g} for unscaled USA rates in float64 (they carry e^beta): use scaled=True for "

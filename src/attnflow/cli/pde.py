@@ -29,18 +29,21 @@ Kind, Method, Init = choices("Kind", KINDS), choices("PdeMethod", SOLVERS), choi
                     "  attnflow pde --beta 7 --t-end 0.05 --method spectral --grid 512 --init modes "
                     "--amplitudes 1e-3,1e-3,1e-3,1e-3\n\n"
                     "  attnflow pde --dim 3 --beta 6 --t-end 0.3 --grid 32 --sigma 0.01 --figures figs\n\n"
-                    "  attnflow pde --zonal --dim 128 --beta 4 --t-end 2 --grid 48 --init modes --amplitudes 1e-3")
+                    "  attnflow pde --zonal --dim 128 --beta 4 --t-end 2 --grid 48 --init modes --amplitudes 1e-3\n\n"
+                    "  attnflow pde --zonal --dim 1024 --beta 4 --t-end 8 --method fv --grid 256 --amplitudes 5e-4")
 def pde(
     beta: float = typer.Option(5.0, help="Inverse temperature beta >= 0."),
     kind: Kind = typer.Option("usa", help="Dynamics (docs/science.md §2)."),
     diffusion: float = typer.Option(0.0, help="Diffusion D >= 0 (adds D d^2 rho / d theta^2)."),
     dim: int = typer.Option(2, help="Dimension d: 2 (the circle), 3 (the sphere S^2), any d >= 2 with --zonal."),
-    zonal: bool = typer.Option(False, help="Densities of t = <x, e> on S^{d-1} (Gegenbauer solver, any --dim)."),
+    zonal: bool = typer.Option(False, help="Densities of t = <x, e> on S^{d-1} (any --dim; Gegenbauer solver, or "
+                                           "finite volumes with --method fv)."),
     method: Method = typer.Option(None, help="Circle: fv (default), spectral or lax-friedrichs (the seed's); "
-                                             "S^2: sht; zonal: gegenbauer."),
+                                             "S^2: sht; zonal: gegenbauer (default) or fv."),
     grid: int = typer.Option(None, help="Circle: N cells (default 1024); S^2: nlat latitudes of the nlat x 2 nlat "
-                                        "Legendre–Gauss grid; zonal: nodes in t. Default on S^2 and zonal: every "
-                                        "degree the kernel couples at this beta, at least 32 and 64."),
+                                        "Legendre–Gauss grid; zonal: nodes in t (cells in arccos t with fv). "
+                                        "Default on S^2 and zonal: every degree the kernel couples at this beta, at "
+                                        "least 32 and 64; zonal fv: 256 cells."),
     init: Init = typer.Option(None, help="Initial density: noise (uniform + sigma white noise; default) or modes "
                                          "(zonal: modes only, the default)."),
     sigma: float = typer.Option(0.01, help="White-noise amplitude for --init noise."),
@@ -69,13 +72,13 @@ def pde(
     if figures is not None:
         _check_figures(figures, space)
     model = Model(kind=kind.value, beta=beta, dim=dim, diffusion=diffusion)
-    grid = default_grid(space, beta, dim) if grid is None else grid
+    method = DEFAULT_METHOD[space] if method is None else method.value
+    grid = default_grid(space, beta, dim, method) if grid is None else grid
     smallest = 4 if space == "sphere" else MIN_POINTS
     if grid < smallest:
         fail(f"--grid={grid} is not allowed: an integer >= {smallest}")
     init = ("modes" if zonal else "noise") if init is None else init.value
-    rho0, how = initial_density(init, grid, sigma, seed, noise_points, amplitudes, dim, zonal)
-    method = DEFAULT_METHOD[space] if method is None else method.value
+    rho0, how = initial_density(init, grid, sigma, seed, noise_points, amplitudes, dim, zonal, method)
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
                "lax-friedrichs": {"courant": courant}, "sht": {"rtol": rtol, "atol": atol, "device": device},
                "gegenbauer": {"rtol": rtol, "atol": atol}}[method]
@@ -120,18 +123,23 @@ def _figures(ds, folder: Path) -> None:
         figures.save(ax.figure, folder / name)
 
 
-def default_grid(space: str, beta: float, dim: int) -> int:
-    """The grid when --grid is not given: 1024 cells on the circle; on S^2 and zonally the band limit
-    `spectrum.kernel_degree(beta, d)` (the kernel couples no higher degree) plus one, at least 32 and 64 points."""
+def default_grid(space: str, beta: float, dim: int, method: str | None = None) -> int:
+    """The grid when --grid is not given: 1024 cells on the circle, 256 zonal cells (method fv: 512 cells per 2 pi
+    of the angle arccos t, as the circle's); on S^2 and zonally the band limit `spectrum.kernel_degree(beta, d)` (the
+    kernel couples no higher degree) plus one, at least 32 and 64 points."""
     if space == "circle":
         return 1024
+    if method == "fv":
+        return 256
     return max({"sphere": 32, "zonal": 64}[space], kernel_degree(beta, dim) + 1)
 
 
 def _grid(ds) -> str:
     if ds.attrs["geometry"] == "sphere":
         return f"{ds.attrs['n_lat']} x {ds.attrs['n_lon']} (degrees <= {ds.attrs['degree_max']})"
-    return f"N = {ds.attrs['n_grid']}" + (f" nodes, d = {ds.attrs['dim']}" if ds.attrs["geometry"] == "zonal" else "")
+    points = "cells" if ds.attrs["method"] == "fv" else "nodes"
+    zonal = f" {points}, d = {ds.attrs['dim']}" if ds.attrs["geometry"] == "zonal" else ""
+    return f"N = {ds.attrs['n_grid']}{zonal}"
 
 
 def _summarise(ds, out, figures) -> None:

@@ -2,9 +2,10 @@
 
 A geometry holds the grid and its quadrature weights, the mass and the mode amplitudes of a density, the
 validation of an initial density, and the spatial coordinates of the Dataset `solve` returns:
-`Circle` (d = 2, density against dtheta), `Sphere` (S^2, density against the area element dA) and `Zonal`
-(S^{d-1}, any d: densities of t = <x, e>, against the uniform probability measure sigma).
-`geometry_for(model, zonal)` picks one, and each solver names the geometries it solves on.
+`Circle` (d = 2, density against dtheta), `Sphere` (S^2, density against the area element dA), `Zonal`
+(S^{d-1}, any d: densities of t = <x, e>, against the uniform probability measure sigma, at Gauss–Jacobi nodes)
+and `ZonalCells` (the same densities as cell averages, for finite volumes).
+`geometry_for(model, zonal, method)` picks one, and each solver names the geometries it solves on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from ..errors import check
 from ..model import Model
-from . import gegenbauer
+from . import cells, gegenbauer
 from .kernels import Kernel
 
 MASS_TOLERANCE = 1e-8  # |mass - 1| allowed of an initial density
@@ -265,14 +266,81 @@ class Zonal:
         return np.abs(moments) * np.exp(-0.5 * gegenbauer.log_dimension(np.arange(1, kmax + 1), self.dim))
 
 
+@dataclass(frozen=True)
+class ZonalCells:
+    """S^{d-1}, densities of t = <x, e> only, against sigma, given by their averages rho_j over n cells uniform in
+    the angle psi = arccos(-t) from -e (`cells`: faces psi_f = f pi / n, ascending in t), for finite volumes. The
+    cell measures V_j = sigma(cell j) are the quadrature weights (mass sum_j V_j rho_j), kept as logarithms; the
+    few cells next to the poles that sigma gives less than float64's smallest normal number (d >~ 250 at n = 64)
+    report their density against that number instead (`weights`), so that densities stay finite while
+    V_j rho_j is still the cell's mass, and `resolved` leaves them out."""
+
+    n: int
+    dim: int
+    name: ClassVar[str] = "zonal"
+    dims: ClassVar[tuple[str, ...]] = ("t",)
+
+    @classmethod
+    def from_density(cls, density0, method: str = "fv", dim: int = 3) -> tuple[ZonalCells, np.ndarray]:
+        """(the geometry of density0, the validated density): a 1-d array of >= MIN_POINTS non-negative cell
+        averages of mass sum_j V_j rho_j = 1."""
+        size = np.size(density0)
+        geometry = cls(size, dim)
+        rho = _validated(density0, lambda rho: rho.ndim == 1 and rho.size >= MIN_POINTS,
+                         f"a 1-d array of at least {MIN_POINTS} cell averages", geometry.mass)
+        check(bool((rho >= 0).all()), "density0", f"density with minimum {rho.min():.3g}",
+              f"non-negative cell averages with method={method!r}")
+        return geometry, rho
+
+    @property
+    def points(self) -> np.ndarray:
+        """t at the cells' centres in psi, ascending."""
+        return -np.cos((np.arange(self.n) + 0.5) * (np.pi / self.n))
+
+    @property
+    def weights(self) -> np.ndarray:
+        """V_j = sigma(cell j) (sum 1), at least float64's smallest normal number."""
+        return np.maximum(np.exp(cells.log_measures(self.n, self.dim)), np.finfo(np.float64).tiny)
+
+    @property
+    def max_modes(self) -> int:
+        """n - 1, as for n Gauss–Jacobi nodes."""
+        return self.n - 1
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """The Dataset's coordinate: t = <x, e> at the cells' centres."""
+        return {"t": self.points}
+
+    def describe(self) -> dict:
+        """The grid as Dataset attributes."""
+        return {"n_grid": self.n, "zonal": 1}
+
+    def resolved(self, density: np.ndarray) -> np.ndarray:
+        """The averages of the cells whose measure float64 represents (all but a few next to the poles in high d)."""
+        return np.asarray(density)[..., cells.log_measures(self.n, self.dim) >= np.log(np.finfo(np.float64).tiny)]
+
+    def mass(self, density: np.ndarray):
+        """sum_j V_j rho_j over the last axis."""
+        return np.asarray(density) @ self.weights
+
+    def mode_amplitudes(self, density: np.ndarray, kmax: int) -> np.ndarray:
+        """|m_l| = |∫ P_l(t) rho dsigma|, l = 1..kmax, exactly for the piecewise-constant density (the cell integrals
+        of `cells.harmonic_averages`); as `Zonal.mode_amplitudes`."""
+        moments = (np.asarray(density) * self.weights) @ cells.harmonic_averages(kmax, self.dim, self.n)[1:].T
+        return np.abs(moments) * np.exp(-0.5 * gegenbauer.log_dimension(np.arange(1, kmax + 1), self.dim))
+
+
 GEOMETRIES = {2: Circle, 3: Sphere}  # model.dim -> the geometry of its densities (zonal: any dim)
 
 
-def geometry_for(model: Model, zonal: bool = False) -> type[Circle] | type[Sphere] | type[Zonal]:
-    """The geometry of model's densities: `Zonal` with zonal=True (any dim), else `Circle` for dim = 2 and `Sphere`
-    for dim = 3; other dimensions are refused (their densities are solved zonally)."""
+def geometry_for(model: Model, zonal: bool = False,
+                 method: str | None = None) -> type[Circle] | type[Sphere] | type[Zonal] | type[ZonalCells]:
+    """The geometry of model's densities: with zonal=True (any dim) `ZonalCells` for method "fv" (cell averages)
+    and `Zonal` otherwise (node values), else `Circle` for dim = 2 and `Sphere` for dim = 3; other dimensions are
+    refused (their densities are solved zonally)."""
     if zonal:
-        return Zonal
+        return ZonalCells if method == "fv" else Zonal
     check(model.dim in GEOMETRIES, "dim", model.dim,
           "2 (the circle) or 3 (the sphere S^2); any dim >= 2 with zonal=True (densities of <x, e>)")
     return GEOMETRIES[model.dim]

@@ -15,7 +15,9 @@ On S^2 (docs/science.md §8), on the nlat x 2 nlat Legendre–Gauss grid (`geome
 * `sphere_function`, `sphere_from_particles` (von Mises–Fisher smoothing of tokens), `sphere_clusters` (a
   von Mises–Fisher mixture), `sphere_sample` (i.i.d. tokens from a density by rejection).
 Zonal densities of t = <x, e> on S^{d-1} (`geometry.Zonal`), against sigma: `zonal_modes`
-(1 + sum_l eps_l N_l P_l(t), so |m_l| = eps_l), `zonal_function`.
+(1 + sum_l eps_l N_l P_l(t), so |m_l| = eps_l), `zonal_function`; as cell averages for finite volumes
+(`geometry.ZonalCells`): `zonal_cell_modes` (exact averages of the same function), `zonal_cell_function` (by a
+Gauss rule in each cell) and `zonal_cell_tokens` (the histogram of tokens' t = <x, e>: the same measure).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import torch
 from scipy.special import eval_legendre
 
 from ..errors import check, check_integer, check_positive, check_real
-from . import gegenbauer
-from .geometry import MIN_POINTS, Circle, Sphere, Zonal, grid
+from . import cells, gegenbauer
+from .geometry import MIN_POINTS, Circle, Sphere, Zonal, ZonalCells, grid
 
 VMF_BLOCK = 2**22  # grid point x token entries per block of `sphere_from_particles`
 
@@ -267,3 +269,55 @@ def zonal_modes(n: int, dim: int, amplitudes) -> np.ndarray:
     phi, _ = gegenbauer.basis(len(eps), dim, geometry.points)
     root = np.exp(0.5 * gegenbauer.log_dimension(np.arange(1, len(eps) + 1), dim))
     return _normalised_on(geometry, 1 + (eps * root) @ phi[1:], "amplitudes")
+
+
+def zonal_cell_modes(n: int, dim: int, amplitudes) -> np.ndarray:
+    """The averages over the n cells of `geometry.ZonalCells` of 1 + sum_l eps_l N_l P_l(t) (`zonal_modes`' function),
+    exact (`cells.harmonic_averages`): |m_l| = eps_l."""
+    check_integer("n", n, MIN_POINTS)
+    check_integer("dim", dim, 2)
+    eps = np.atleast_1d(np.asarray(amplitudes, dtype=np.float64))
+    check(eps.ndim == 1 and bool(np.isfinite(eps).all()) and len(eps) < n, "amplitudes", amplitudes,
+          f"a 1-d array of at most n - 1 = {n - 1} finite numbers")
+    root = np.exp(0.5 * gegenbauer.log_dimension(np.arange(1, len(eps) + 1), dim))
+    rho = 1 + (eps * root) @ cells.harmonic_averages(len(eps), dim, n)[1:]
+    check(bool((rho >= 0).all()), "amplitudes", amplitudes, "small enough that the cell averages are non-negative")
+    return _normalised_on(ZonalCells(n, dim), rho, "amplitudes")
+
+
+def zonal_cell_function(n: int, dim: int, function, points: int = 16) -> np.ndarray:
+    """The averages over the n cells of `geometry.ZonalCells` of a non-negative function of t = <x, e>, normalised:
+    Gauss–Legendre with `points` nodes in psi = arccos(-t) in each cell, against sigma's density c_d sin^{d-2} psi
+    taken relative to its largest value in the cell (so a constant is exact in every d); accurate where that density
+    varies by less than e^{points} across a cell (in high d the cells next to the poles, which hold no mass to
+    float64's precision, get a cruder average)."""
+    check_integer("n", n, MIN_POINTS)
+    check_integer("dim", dim, 2)
+    check_integer("points", points, 1)
+    nodes, weights = np.polynomial.legendre.leggauss(points)
+    psi = (np.arange(n)[:, None] + (nodes + 1) / 2) * (np.pi / n)
+    log_weight = np.log(weights) + (dim - 2) * np.log(np.sin(psi))
+    weight = np.exp(log_weight - log_weight.max(axis=1, keepdims=True))
+    values = np.broadcast_to(np.asarray(function(-np.cos(psi)), dtype=np.float64), psi.shape)
+    check(bool(np.isfinite(values).all() and (values >= 0).all()), "function", function,
+          "a function of t with finite non-negative values")
+    return _normalised_on(ZonalCells(n, dim), (weight * values).sum(1) / weight.sum(1), "function")
+
+
+def zonal_cell_tokens(x, n: int, axis=None) -> np.ndarray:
+    """The cell averages of the empirical measure of tokens x (count, d) in t = <x, e>, `axis` e (default the last
+    unit vector e_d): rho_j = (tokens in cell j) / (count V_j), the same measure of t (no smoothing)."""
+    check_integer("n", n, MIN_POINTS)
+    tokens = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    size = np.linalg.norm(tokens, axis=-1) if tokens.ndim == 2 else np.zeros(1)
+    check(tokens.ndim == 2 and tokens.shape[1] >= 2 and len(tokens) >= 1 and bool(np.isfinite(tokens).all())
+          and bool((size > 0).all()), "x", f"array of shape {tokens.shape}",
+          "non-zero vectors, shape (count, d), d >= 2")
+    dim = tokens.shape[1]
+    e = np.eye(dim)[-1] if axis is None else np.asarray(axis, dtype=np.float64)
+    check(e.shape == (dim,) and bool(np.isfinite(e).all()) and np.linalg.norm(e) > 0, "axis", axis,
+          f"a non-zero vector of length {dim}")
+    t = np.clip(tokens @ e / (size * np.linalg.norm(e)), -1, 1)
+    cell = np.minimum((np.arccos(-t) / (np.pi / n)).astype(int), n - 1)
+    geometry = ZonalCells(n, dim)
+    return np.bincount(cell, minlength=n) / len(tokens) / geometry.weights

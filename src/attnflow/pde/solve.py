@@ -2,8 +2,8 @@
   d_t rho + div_S(rho v[rho]) = D Delta_S rho,   v[rho](x) = P_x ∫ e^{beta<x,y>} y rho(y) dy
 (USA; SA divides v by ∫ e^{beta<x,y>} rho(y) dy); on the circle
   v(theta) = -∫ e^{beta cos(theta-theta')} sin(theta-theta') rho(theta') dtheta'.
-The space is a geometry (`geometry.geometry_for(model, zonal)`: the circle, the sphere S^2, or zonal densities
-on S^{d-1}), each solver names the geometries it solves on.
+The space is a geometry (`geometry.geometry_for(model, zonal, method)`: the circle, the sphere S^2, or zonal densities
+on S^{d-1}, at nodes or, for finite volumes, as cell averages), each solver names the geometries it solves on.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
                    kind "usa" or "sa"; model.diffusion is D
     density0       circle: values on the grid theta_j = (j + 1/2) 2 pi / N with sum_j rho_j 2 pi / N = 1;
                    sphere: (nlat, nlon) values on the Legendre–Gauss grid, ∫ rho dA = 1;
-                   zonal: values of rho(t), t = <x, e>, at the Gauss–Jacobi nodes, ∫ rho dsigma = 1
+                   zonal: values of rho(t), t = <x, e>, at the Gauss–Jacobi nodes, ∫ rho dsigma = 1; with
+                   method="fv" its averages over n cells uniform in arccos t, sum_j V_j rho_j = 1
                    (see attnflow.pde.initial; validated by the geometry)
     zonal          solve for densities of t = <x, e> on S^{model.dim - 1} (`zonal.ZonalSolver`)
     method         default: "fv" on the circle, "sht" on the sphere, "gegenbauer" for zonal densities.
@@ -82,7 +83,7 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
                    atol, first_step).
                    "spectral" (circle): Fourier + adaptive DOPRI5 (options rtol=1e-8, atol=1e-10, first_step);
                    exact velocity, exponential accuracy while rho is smooth.
-                   "fv": finite volumes, MUSCL–MC upwind, SSP-RK3 (options cfl=0.8, max_step,
+                   "fv" (circle, zonal): finite volumes, MUSCL–MC upwind, SSP-RK3 (options cfl=0.8, max_step,
                    default `default_max_step`); exact mass, rho >= 0 always, second order.
                    "lax-friedrichs": the seed's baseline, direct O(N^2) velocity (options courant=0.02,
                    convolution="direct" or "fft": the same sum by FFT, for accuracy studies).
@@ -106,7 +107,7 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
     """
     if not isinstance(model, Model):
         raise ParameterError("model", type(model).__name__, "an attnflow.Model")
-    space = geometry_for(model, zonal)
+    space = geometry_for(model, zonal, method)
     method = DEFAULT_METHOD[space.name] if method is None else method
     check(model.identity_parameters, "Q, K, V", "non-identity matrices", f"identity parameters on the {space.name}")
     check(model.norm == "post", "norm", model.norm, f"post (densities live on the {space.name})")
