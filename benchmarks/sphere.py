@@ -1,6 +1,7 @@
 """The PDE on S^2 (attnflow.pde, method "sht"; docs/science.md §8): time per DOPRI5 step against the band limit
 L = nlat - 1 (the padded grid has ceil((3L + 1)/2) x 2 ceil((3L + 1)/2) points), and the beta = 6 pattern run
-of the experiment `pde_sphere` (USA, uniform plus low harmonics, to t = 0.06), on this machine's CPU; the zonal
+of the experiment `pde_sphere` (USA, uniform plus low harmonics, to t = 0.06; landing on each observation time and
+through dense output), on this machine's CPU; the zonal
 solver's time per step for d = 3 and 1024 at the same band limit, Gegenbauer and finite volumes (`zonal_fv`).
 
     python benchmarks/run.py sphere
@@ -33,12 +34,15 @@ def main() -> None:
         padded = padded_latitudes(degree)
         print(f"| {degree} | {degree + 1} x {2 * degree + 2} | {padded} x {2 * padded} | {count} "
               f"| {1e3 * seconds:.2f} |")
+    print("\nβ = 6 pattern run (the experiment's), to t = 0.06, default observations (every 1.2e-4):\n")
+    print("| grid | observations | steps | wall time |\n|---|---|---|---|")
     for nlat in (24, 48):
         rho0 = initial.sphere_function(nlat, lambda x: modal_density(PATTERN_AMPLITUDES, x))
-        started = time.perf_counter()
-        ds = pde.solve(af.Model("usa", 6.0, 3), rho0, 0.06, underresolved="warn")
-        print(f"\nβ = 6 pattern run (the experiment's), {nlat} x {2 * nlat}, to t = 0.06: {ds.attrs['steps']} steps, "
-              f"{time.perf_counter() - started:.2f} s")
+        for interpolate in (False, True):
+            started = time.perf_counter()
+            ds = pde.solve(af.Model("usa", 6.0, 3), rho0, 0.06, underresolved="warn", interpolate=interpolate)
+            how = "dense output (interpolate=True)" if interpolate else "steps land on each"
+            print(f"| {nlat} x {2 * nlat} | {how} | {ds.attrs['steps']} | {time.perf_counter() - started:.2f} s |")
     print("\n| zonal, L = 63 | ms per step |\n|---|---|")
     for dim in (3, 1024):
         amplitudes = [0, 1e-6]

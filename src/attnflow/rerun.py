@@ -135,7 +135,8 @@ def _rerun_pde(ds, attrs, command, out, overwrite, progress):
         result = solve(_model(attrs), rho0, float(attrs["t_end"]), method=attrs["method"],
                        save_every=_optional(attrs.get("save_every")), observe_every=_optional(attrs.get("observe_every")),
                        kmax=int(attrs["kmax"]) if "kmax" in attrs else None, progress=progress,
-                       underresolved=attrs.get("underresolved", "raise"), zonal=zonal, **options)
+                       underresolved=attrs.get("underresolved", "raise"), zonal=zonal,
+                       interpolate=bool(attrs.get("interpolate", 0)), **options)
         if out is not None:
             save(result, out, overwrite=overwrite)
     return result

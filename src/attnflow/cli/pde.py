@@ -59,6 +59,9 @@ def pde(
     cfl: float = typer.Option(None, help="CFL number in (0, 1] (fv; default 0.8)."),
     courant: float = typer.Option(None, help="dt / dx (lax-friedrichs; default 0.02 as in the seed)."),
     device: str = typer.Option(None, help="cpu or cuda (sht; default cpu)."),
+    interpolate: bool = typer.Option(False, help="spectral, sht, gegenbauer: observe through the steps' dense "
+                                                 "output instead of landing on every observation time (fewer "
+                                                 "steps; accurate to the tolerances of the whole density)."),
     out: Path = typer.Option(None, help="Output file, .nc or .zarr."),
     overwrite: bool = typer.Option(False, help="Replace an earlier attnflow result at --out."),
     figures: Path = typer.Option(None, help="Folder for pde_snapshots.png and pde_spacetime.png."),
@@ -84,7 +87,8 @@ def pde(
                "gegenbauer": {"rtol": rtol, "atol": atol}}[method]
     with reporting_interrupts(), progress_bar("pde t") as update, recording(command_line(), **how):
         ds = solve(model, rho0, t_end, method=method, save_every=save_every, observe_every=observe_every,
-                   kmax=kmax, progress=update, zonal=zonal, **{k: v for k, v in options.items() if v is not None})
+                   kmax=kmax, progress=update, zonal=zonal, interpolate=interpolate,
+                   **{k: v for k, v in options.items() if v is not None})
     if out is not None:
         save(ds, out, overwrite=overwrite)
     if figures is not None:

@@ -63,7 +63,7 @@ def default_max_step(model: Model) -> float:
 def solve(model: Model, density0, t_end: float, method: str | None = None, save_every: float | None = None,
           observe_every: float | None = None, kmax: int | None = None,
           progress: Callable[[float, float], None] | None = None, underresolved: str = "raise",
-          max_steps: int = MAX_STEPS, zonal: bool = False,
+          max_steps: int = MAX_STEPS, zonal: bool = False, interpolate: bool = False,
           **options) -> xr.Dataset:
     """Solve the mean-field equation from `density0` up to `t_end` (docs/science.md §2, §8).
 
@@ -98,6 +98,11 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
                    `UnderResolvedError` naming the time, or "warn" (an `UnderResolvedWarning`, and the
                    time in attrs["underresolved_at"])
     max_steps      the most time steps the run may take (every loop is bounded): more raises `NonFiniteError`
+    interpolate    DOPRI5 methods (spectral, sht, gegenbauer): the steps run freely to t_end and the saved and
+                   observed densities come from the continuous extension (order 4) of the step that spans them,
+                   instead of steps cut short to land on every one (the default, at least 500 steps with the
+                   default observe_every). Its error is of the order of the tolerances against the whole density:
+                   small perturbations (a linear-phase growth rate) need landing, or a smaller atol.
     A step that leaves the density non-finite or does not advance the time raises `NonFiniteError`.
     Returns an xarray.Dataset: `density` (time, angle | lat, lon | t), `quadrature_weight` of the grid points,
     `mass`, `mode_amplitude` and `harmonic_power` (obs_time, mode),
@@ -133,6 +138,9 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
     check_real("t_end", t_end, 0.0)
     check(underresolved in ("raise", "warn"), "underresolved", underresolved, "raise or warn")
     check_integer("max_steps", max_steps, 1)
+    check(isinstance(interpolate, bool), "interpolate", interpolate, "True or False")
+    check(not interpolate or method in SPECTRAL, "interpolate", interpolate,
+          f"False with method={method!r} (dense output needs a DOPRI5 method: {', '.join(SPECTRAL)})")
     geometry, rho0 = space.from_density(density0, method, model.dim)
     check_representable(model, torch.float64, squared=True)
     kmax = min(10, geometry.max_modes) if kmax is None else kmax
@@ -153,39 +161,43 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
     densities, observed = [], []
     lowest, underresolved_at = float(geometry.resolved(rho0).min()), None
     started = wallclock.perf_counter()
+    pending = list(events)
     with threads.torch_threads(getattr(solver, "threads", None)):  # small S^2 grids: one thread (sphere.py)
-        for target in events:
-            while solver.t < target:
-                before = solver.t
-                solver.advance(float(target))
-                rho = solver.density()
-                if solver.steps + solver.rejected > max_steps:
-                    raise NonFiniteError(f"the {method} solver took more than max_steps={max_steps} steps by t = "
-                                         f"{solver.t:.6g} of {t_end:g} (beta={model.beta:g}, kind={model.kind}, "
-                                         f"{grid_text}): the dynamics is too fast for this grid (USA speeds grow "
-                                         "like e^beta); raise max_steps, shorten t_end, or use kind='sa'")
-                if not (solver.t > before and np.isfinite(rho).all()):
-                    raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} "
-                                         f"(beta={model.beta:g}, {grid_text}): the density is not finite or the step "
-                                         "vanished")
-                values = geometry.resolved(rho)
-                lowest = min(lowest, float(values.min()))  # after every step, not only when observed
-                if method in SPECTRAL and underresolved_at is None and values.min() < -NEGATIVITY * values.max():
-                    underresolved_at = solver.t
-                    message = (f"the {method} density became negative (min {values.min():.3g}) at t = "
-                               f"{solver.t:.6g}: the clusters are sharper than the grid ({grid_text}) resolves; use "
-                               + ("method='fv' (positive by construction) or " if space.name == "circle" else "")
-                               + "a finer grid")
-                    if underresolved == "raise":
-                        raise UnderResolvedError(message)
-                    warnings.warn(message, UnderResolvedWarning, stacklevel=2)
-                if progress is not None:
-                    progress(solver.t, t_end)
+        while True:
+            while pending and pending[0] <= solver.t:  # the events the last step reached or passed
+                time = pending.pop(0)
+                rho = solver.density_at(time) if interpolate else solver.density()
+                if np.isin(time, save_times):
+                    densities.append(rho)
+                if np.isin(time, observe_times):
+                    observed.append(rho)
+            if not pending:
+                break
+            before = solver.t
+            solver.advance(float(t_end if interpolate else pending[0]))
             rho = solver.density()
-            if np.isin(target, save_times):
-                densities.append(rho)
-            if np.isin(target, observe_times):
-                observed.append(rho)
+            if solver.steps + solver.rejected > max_steps:
+                raise NonFiniteError(f"the {method} solver took more than max_steps={max_steps} steps by t = "
+                                     f"{solver.t:.6g} of {t_end:g} (beta={model.beta:g}, kind={model.kind}, "
+                                     f"{grid_text}): the dynamics is too fast for this grid (USA speeds grow "
+                                     "like e^beta); raise max_steps, shorten t_end, or use kind='sa'")
+            if not (solver.t > before and np.isfinite(rho).all()):
+                raise NonFiniteError(f"the {method} solver stopped advancing at t = {before:.6g} "
+                                     f"(beta={model.beta:g}, {grid_text}): the density is not finite or the step "
+                                     "vanished")
+            values = geometry.resolved(rho)
+            lowest = min(lowest, float(values.min()))  # after every step, not only when observed
+            if method in SPECTRAL and underresolved_at is None and values.min() < -NEGATIVITY * values.max():
+                underresolved_at = solver.t
+                message = (f"the {method} density became negative (min {values.min():.3g}) at t = "
+                           f"{solver.t:.6g}: the clusters are sharper than the grid ({grid_text}) resolves; use "
+                           + ("method='fv' (positive by construction) or " if space.name == "circle" else "")
+                           + "a finer grid")
+                if underresolved == "raise":
+                    raise UnderResolvedError(message)
+                warnings.warn(message, UnderResolvedWarning, stacklevel=2)
+            if progress is not None:
+                progress(solver.t, t_end)
     wall_time = wallclock.perf_counter() - started
 
     observed = np.array(observed)
@@ -196,7 +208,7 @@ def solve(model: Model, density0, t_end: float, method: str | None = None, save_
                   "t_end": float(t_end),
                   "save_every": float(save_every) if t_end > 0 else "none",
                   "observe_every": float(observe_every) if t_end > 0 else "none", "kmax": kmax,
-                  "underresolved": underresolved,
+                  "underresolved": underresolved, "interpolate": int(interpolate),
                   **{f"option_{k}": attr_value(v) for k, v in used.items()}}
     shape = "x".join(map(str, rho0.shape))
     call = python_call("attnflow.pde.solve", {"density0": f"<{shape} grid values: the first saved density>",

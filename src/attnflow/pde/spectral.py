@@ -64,6 +64,6 @@ class SpectralSolver(Dopri5Solver):
             weights[-1] = 1.0
         return float(np.sqrt(2 * np.pi * np.sum(weights * np.abs(c) ** 2)))
 
-    def density(self) -> np.ndarray:
-        """rho at the grid points theta_j."""
-        return fft.irfft(self.state, self.n) * self.n
+    def density(self, state: np.ndarray | None = None) -> np.ndarray:
+        """rho at the grid points theta_j, of the current coefficients or of `state`."""
+        return fft.irfft(self.state if state is None else state, self.n) * self.n

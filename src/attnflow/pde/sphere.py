@@ -73,6 +73,6 @@ class SphereSolver(Dopri5Solver):
         squared = c.abs() ** 2
         return float(torch.sqrt(squared[:, 0].sum() + 2 * squared[:, 1:].sum()))
 
-    def density(self) -> np.ndarray:
-        """rho on the geometry's grid (nlat, nlon)."""
-        return self.grid.inverse(self.state).cpu().numpy()
+    def density(self, state: torch.Tensor | None = None) -> np.ndarray:
+        """rho on the geometry's grid (nlat, nlon), of the current coefficients or of `state`."""
+        return self.grid.inverse(self.state if state is None else state).cpu().numpy()

@@ -55,6 +55,6 @@ class ZonalSolver(Dopri5Solver):
         """The L2(sigma) norm of the density: sqrt(sum_l a_l^2) (Parseval)."""
         return float(np.sqrt(np.sum(a**2)))
 
-    def density(self) -> np.ndarray:
-        """rho at the geometry's nodes t_j."""
-        return self.state @ self.grid_phi
+    def density(self, state: np.ndarray | None = None) -> np.ndarray:
+        """rho at the geometry's nodes t_j, of the current coefficients or of `state`."""
+        return (self.state if state is None else state) @ self.grid_phi
