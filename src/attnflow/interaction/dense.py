@@ -48,6 +48,8 @@ CAUSAL_WHOLE_PAIRS = 2**18  # causal: n^2 up to which the whole system beats row
 CAUSAL_BLOCKS = 16  # row blocks at least, causal (n >= 1024): the work is 1/2 + 1/32 of the unmasked one
 CAUSAL_MIN_ROWS = 64  # rows of a causal block at least (fewer, and per-block overhead dominates)
 LARGEST_EXPONENT = math.log(np.finfo(np.float64).max)  # e^x overflows beyond
+UNSHIFTED = 0.4  # identity Q, K: no shift while beta max|x|^2 <= 0.4 log(largest float): every e^{beta <x_i, x_j>}
+# lies in [e^-284, e^284] (float64; float32 [e^-35, e^35]), and a sum of n of them stays finite for n up to 1e12
 SHIFT_SPREAD = 300.0  # identity Q, K: the system's shift is one number while no row falls e^-300 below it
 
 
@@ -135,9 +137,10 @@ def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_b
 
 def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
     """(shift, e^shift) of each system of keys (B, n, d) with identity Q, K: shift = beta max_j |x_j|^2 (module
-    docstring; beta itself for `unit` tokens, |x_j| = 1), floats for a single system, else tensors (B, 1, 1) of the
-    same numbers; None where the norms spread beyond SHIFT_SPREAD (the row maximum is then used). Computed in
-    Python floats, so that a batch gets the bits of its systems alone."""
+    docstring; beta itself for `unit` tokens, |x_j| = 1), or 0 (no shift) while that is at most UNSHIFTED of the
+    log of the dtype's largest number; floats for a single system, else tensors (B, 1, 1) of the same numbers;
+    None where the norms spread beyond SHIFT_SPREAD (the row maximum is then used). Computed in Python floats, so
+    that a batch gets the bits of its systems alone (a batch subtracts the 0 that a single system skips)."""
     if unit:
         low = high = [1.0] * keys.shape[0]
     elif keys.shape[0] == 1:
@@ -148,7 +151,8 @@ def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
     betas = [beta] * len(high) if isinstance(beta, float) else beta.flatten().tolist()
     if any(b * (h * h - l * l) > SHIFT_SPREAD for b, l, h in zip(betas, low, high)):
         return None
-    shifts = [b * h * h for b, h in zip(betas, high)]
+    unshifted = UNSHIFTED * math.log(torch.finfo(keys.dtype).max)
+    shifts = [b * h * h if b * h * h > unshifted else 0.0 for b, h in zip(betas, high)]
     growths = [math.exp(shift) if shift < LARGEST_EXPONENT else math.inf for shift in shifts]  # as torch.exp
     if len(shifts) == 1:
         return shifts[0], growths[0]
@@ -173,7 +177,9 @@ def _block(kind, beta, queries, keys, values, bound, causal_start: int | None) -
         growth = None
     else:
         shift, growth = bound
-    weights.sub_(shift).exp_()  # one subtraction: faster than baddbmm at n = 200
+    if not (isinstance(shift, float) and shift == 0.0):  # (`system_shifts`: small systems skip the subtraction)
+        weights.sub_(shift)  # one subtraction: faster than baddbmm at n = 200
+    weights.exp_()
     if hidden is not None and bound is not None:
         weights[..., causal_start:].masked_fill_(hidden, 0.0)
     out = torch.bmm(weights, values)
