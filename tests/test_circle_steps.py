@@ -54,3 +54,27 @@ def test_simulate_equals_the_steps_one_at_a_time(method):
         saved[round(min(k * 1e-3, 0.0105), 12)] = theta
     for time in ds.time.values:
         np.testing.assert_array_equal(ds.x.sel(time=time).values, sphere.from_angles(saved[round(time, 12)]).numpy())
+
+
+def test_a_measurement_of_the_parallel_choice_takes_a_short_call(monkeypatch):
+    """While the tuner measures the parallel choice (threads.probing), advance makes those calls PROBE_STEPS steps
+    long (on a busy machine a parallel call can be ten times slower), and the block stays bit for bit the steps
+    taken one at a time."""
+    from attnflow import threads
+
+    monkeypatch.delenv(threads.ENVIRONMENT, raising=False)
+    kernel = "circle euler steps"
+    tuner = threads._tuners.get(kernel)
+    monkeypatch.setattr(tuner, "measuring", "parallel")
+    monkeypatch.setattr(tuner, "cost", {1: 1.0})
+    blocks = []
+    for variants in circle_steps.COMPILED.values():
+        compiled = variants["euler"]
+        monkeypatch.setitem(variants, "euler", lambda theta, steps, *rest, compiled=compiled: (
+            blocks.append(len(steps)), compiled(theta, steps, *rest)))
+    theta = torch.from_numpy(np.random.default_rng(5).uniform(0, 2 * np.pi, threads.GRAIN // 4))
+    steps = np.full(7, 1e-3)
+    result = circle_steps.advance("usa", 5.0, theta, steps, "euler")
+    assert torch.equal(result, one_at_a_time(af.Model("usa", 5.0, 2), theta, steps, "euler"))
+    assert blocks[0] == circle_steps.PROBE_STEPS and sum(blocks) == len(steps)
+    assert all(length == circle_steps.PROBE_STEPS for length in blocks[:-1])

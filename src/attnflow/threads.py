@@ -14,7 +14,8 @@ per circle velocity made one evaluation 11x slower with two threads than with on
   timed too: once they cost more than one thread did, one thread is kept for the rest of the span. A machine
   that becomes busy (or quiet) is followed, and the default is never slower than one thread by more than the
   measuring windows of the slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing
-  changes.
+  changes. A caller whose work divides (a block of time steps, `circle_steps`) makes a call that measures the
+  parallel choice short (`probing`): on a busy machine one parallel call can take ten times one thread's.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
@@ -110,6 +111,14 @@ class _Tuners(threading.local):
 
 
 _tuners = _Tuners()
+
+
+def probing(kernel: str) -> bool:
+    """Whether the kernel named `kernel`'s next call (from this thread) measures the parallel choice: a caller
+    whose work divides (a block of time steps) then makes that call short, so that a parallel choice measured on
+    a busy machine, where it can be ten times slower, costs one short call (`circle_steps.advance`)."""
+    tuner = _tuners.get(kernel)
+    return requested() is None and tuner.measuring not in (None, 1)
 
 
 def requested() -> int | None:

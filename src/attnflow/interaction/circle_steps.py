@@ -28,6 +28,7 @@ from .circle import series_coefficients
 from .dense import system_betas
 
 METHODS = ("euler", "rk4")
+PROBE_STEPS = 2  # steps of a call that measures the parallel choice (threads.probing)
 
 
 def _euler(theta, steps, a, b, i0, scale, counts, sa, re, im, omega):
@@ -105,8 +106,13 @@ def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str
     re, im = (np.zeros((systems * tasks, modes[1])) for _ in range(2)) if causal else (np.empty(modes), np.empty(modes))
     work = [np.empty_like(angles) for _ in range(1 if method == "euler" else 5)]
     steps = np.ascontiguousarray(steps, dtype=np.float64)
-    evaluations = len(steps) * (1 if method == "euler" else 4)
-    with threads.kernel_threads(int(counts.sum()) * n * evaluations, f"circle {method} steps") as count:
-        COMPILED[count > 1, causal][method](angles, steps, a, b, i0, scale, counts, kind == "sa", re, im, *work)
+    per_step = int(counts.sum()) * n * (1 if method == "euler" else 4)  # the tuner's work: token-modes
+    kernel, done = f"circle {method} steps", 0
+    while done < len(steps):  # a measurement of the parallel choice takes PROBE_STEPS steps only (threads.probing)
+        block = steps[done:done + (PROBE_STEPS if threads.probing(kernel) else len(steps))]
+        with threads.kernel_threads(per_step * len(block), kernel) as count:
+            COMPILED[count > 1, causal][method](angles, block, a, b, i0, scale, counts, kind == "sa", re, im,
+                                                *work)
+        done += len(block)
     result = torch.from_numpy(angles)
     return result if theta.ndim == 2 else result[0]
