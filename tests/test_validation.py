@@ -103,3 +103,23 @@ def test_all_finite_agrees_with_an_elementwise_check(dtype):
     random = torch.randn(50, 3, dtype=dtype)
     random[7, 1] = float("nan")
     assert not all_finite(random)
+
+
+@pytest.mark.parametrize("norm", ["post", "pre", "ngpt", "peri"])
+@pytest.mark.parametrize("kind", ["sa", "usa"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_velocity_names_non_finite_tokens(norm, kind, bad):
+    """af.velocity checks x's finiteness through its result on the dense engine (NaN and infinities in one token
+    reach every velocity); whatever the entry, the engine, beta or batch, the error names x."""
+    import attnflow as af
+    from attnflow import sphere
+
+    for dim, beta, engine in ((3, 5.0, None), (3, 0.0, None), (2, 5.0, "dense"), (2, 5.0, None)):
+        x = sphere.uniform(12, dim, torch.Generator().manual_seed(1))
+        x[4, 1] = bad
+        model = af.Model(kind, beta, dim, norm=norm)
+        if engine is None and dim == 2 and norm != "post":
+            continue  # the circle engine is post-LN's
+        for tokens in (x, x[None].repeat(3, 1, 1)):
+            with pytest.raises(af.errors.ParameterError, match="x="):
+                af.velocity(model, tokens, engine=engine)

@@ -68,12 +68,13 @@ def largest(model: Model, beta) -> Model:
     return model if isinstance(beta, float) else dataclasses.replace(model, beta=float(np.max(beta)))
 
 
-def check_tokens(model: Model, x: torch.Tensor, name: str = "x") -> None:
-    """Shape (n, dim), or (B, n, dim) for a batch of B systems, with n, B >= 1 and finite entries."""
+def check_tokens(model: Model, x: torch.Tensor, name: str = "x", finite: bool = True) -> None:
+    """Shape (n, dim), or (B, n, dim) for a batch of B systems, with n, B >= 1 and (unless `finite` is False: a
+    caller that checks its result instead) finite entries."""
     if not (x.ndim in (2, 3) and min(x.shape[:-1]) >= 1 and x.shape[-1] == model.dim):  # messages built on failure
         raise ParameterError(name, f"array of shape {tuple(x.shape)}",
                              f"an (n, {model.dim}) array with n >= 1, or a batch (B, n, {model.dim})")
-    check(all_finite(x), name, "array with non-finite entries", "finite entries")
+    check(not finite or all_finite(x), name, "array with non-finite entries", "finite entries")
 
 
 def check_representable(model: Model, dtype: torch.dtype, squared: bool = False) -> None:
@@ -130,10 +131,11 @@ def velocity(model, x, engine: str | None = None, memory_budget: int = dense.DEF
     model, beta = ensemble(model, tensor.shape[0] if tensor.ndim == 3 else None)
     chosen = choose_engine(model, engine)
     memory_budget = check_integer("memory_budget", memory_budget, 1, allowed="a positive number of bytes")
-    check_tokens(model, tensor)
+    check_tokens(model, tensor, finite=chosen != "dense")  # dense: NaN and infinities in x reach every velocity
     check_representable(largest(model, beta), tensor.dtype)
     result = tangent_velocity(model, tensor, chosen, memory_budget, beta)
     if not all_finite(result):
+        check_tokens(model, tensor)  # a non-finite x is named as such
         raise NonFiniteError(f"the velocity is not finite (beta={np.max(beta):g}, kind={model.kind}, dtype="
                              f"{str(tensor.dtype).replace('torch.', '')}, engine={chosen})")
     return restore(result)

@@ -137,27 +137,40 @@ def _blocked_attention(kind, beta, queries, keys, values, shared_bound, memory_b
 
 def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
     """(shift, e^shift) of each system of keys (B, n, d) with identity Q, K: shift = beta max_j |x_j|^2 (module
-    docstring; beta itself for `unit` tokens, |x_j| = 1), or 0 (no shift) while that is at most UNSHIFTED of the
-    log of the dtype's largest number; floats for a single system, else tensors (B, 1, 1) of the same numbers;
-    None where the norms spread beyond SHIFT_SPREAD (the row maximum is then used). Computed in Python floats, so
-    that a batch gets the bits of its systems alone (a batch subtracts the 0 that a single system skips)."""
-    if unit:
-        low = high = [1.0] * keys.shape[0]
-    elif keys.shape[0] == 1:
-        norms = torch.linalg.vector_norm(keys, dim=2)
-        low, high = ([value.item()] for value in torch.aminmax(norms))
-    else:
-        low, high = (values.tolist() for values in torch.aminmax(torch.linalg.vector_norm(keys, dim=2), dim=1))
-    betas = [beta] * len(high) if isinstance(beta, float) else beta.flatten().tolist()
-    if any(b * (h * h - l * l) > SHIFT_SPREAD for b, l, h in zip(betas, low, high)):
-        return None
+    docstring; |x_j| = 1 for `unit` tokens), or 0 (no shift) while that is at most UNSHIFTED of the log of the
+    dtype's largest number; floats for a single system, else tensors (B, 1, 1) of the same numbers. The bound
+    d max_jk x_jk^2 >= max_j |x_j|^2 (one reduction) settles most systems unshifted; the norms themselves are
+    computed only when it does not. None where a shifted system's norms spread beyond SHIFT_SPREAD (the row
+    maximum is then used, for the whole batch). Computed in Python floats, so that a batch gets the bits of its
+    systems alone (a batch subtracts the 0 that a single system skips)."""
+    systems = keys.shape[0]
+    betas = [beta] * systems if isinstance(beta, float) else beta.flatten().tolist()
     unshifted = UNSHIFTED * math.log(torch.finfo(keys.dtype).max)
+    if unit:
+        low = high = [1.0] * systems
+    else:
+        entries = _extremes(keys.reshape(systems, -1))
+        bounds = [keys.shape[2] * max(l * l, h * h) for l, h in zip(*entries)]
+        if all(b * bound <= unshifted for b, bound in zip(betas, bounds)):
+            return (0.0, 1.0) if systems == 1 else _as_columns(keys, [0.0] * systems, [1.0] * systems)
+        low, high = _extremes(torch.linalg.vector_norm(keys, dim=2))
     shifts = [b * h * h if b * h * h > unshifted else 0.0 for b, h in zip(betas, high)]
+    if any(shift and b * (h * h - l * l) > SHIFT_SPREAD for shift, b, l, h in zip(shifts, betas, low, high)):
+        return None
     growths = [math.exp(shift) if shift < LARGEST_EXPONENT else math.inf for shift in shifts]  # as torch.exp
-    if len(shifts) == 1:
-        return shifts[0], growths[0]
-    return tuple(torch.tensor(numbers, dtype=keys.dtype, device=keys.device)[:, None, None]
-                 for numbers in (shifts, growths))
+    return (shifts[0], growths[0]) if systems == 1 else _as_columns(keys, shifts, growths)
+
+
+def _extremes(values: torch.Tensor) -> tuple[list[float], list[float]]:
+    """(the minimum, the maximum) of each row of values (B, m), as lists of floats."""
+    if values.shape[0] == 1:
+        return tuple([value.item()] for value in torch.aminmax(values))
+    return tuple(extreme.tolist() for extreme in torch.aminmax(values, dim=1))
+
+
+def _as_columns(like: torch.Tensor, *numbers: list[float]) -> tuple[torch.Tensor, ...]:
+    """Each list of per-system numbers as a tensor (B, 1, 1) of like's dtype and device."""
+    return tuple(torch.tensor(values, dtype=like.dtype, device=like.device)[:, None, None] for values in numbers)
 
 
 def _block(kind, beta, queries, keys, values, bound, causal_start: int | None) -> torch.Tensor:
