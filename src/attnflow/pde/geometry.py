@@ -200,8 +200,34 @@ class Sphere:
         return np.sqrt(power(self.coefficients(density))[..., 1:kmax + 1])
 
 
+class _ZonalValues:
+    """What the two zonal geometries share: n values of a density of t = <x, e> against sigma (at nodes, or cell
+    averages) at the points t_j with weights w_j (`points`, `weights` of each)."""
+
+    name: ClassVar[str] = "zonal"
+    dims: ClassVar[tuple[str, ...]] = ("t",)
+
+    @property
+    def max_modes(self) -> int:
+        """n - 1: the highest degree n values resolve."""
+        return self.n - 1
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """The Dataset's coordinate: t = <x, e> at the points."""
+        return {"t": self.points}
+
+    def describe(self) -> dict:
+        """The grid as Dataset attributes."""
+        return {"n_grid": self.n, "zonal": 1}
+
+    def mass(self, density: np.ndarray):
+        """sum_j w_j rho_j over the last axis."""
+        return np.asarray(density) @ self.weights
+
+
 @dataclass(frozen=True)
-class Zonal:
+class Zonal(_ZonalValues):
     """S^{d-1}, densities of t = <x, e> only, against the uniform probability measure sigma (uniform: 1), given by
     their values at the n Gauss–Jacobi nodes t_j of the weight (1 - t^2)^{(d-3)/2} (`gegenbauer.nodes`);
     integrals by the Gauss weights w_j (sum 1), exact for polynomials of degree <= 2n - 1 in t. The n values
@@ -209,8 +235,6 @@ class Zonal:
 
     n: int
     dim: int
-    name: ClassVar[str] = "zonal"
-    dims: ClassVar[tuple[str, ...]] = ("t",)
 
     @classmethod
     def from_density(cls, density0, method: str = "gegenbauer", dim: int = 3) -> tuple[Zonal, np.ndarray]:
@@ -233,30 +257,12 @@ class Zonal:
         """The Gauss weights w_j (sum 1)."""
         return gegenbauer.nodes(self.n, self.dim)[1]
 
-    @property
-    def max_modes(self) -> int:
-        """n - 1: the highest degree the n nodes resolve."""
-        return self.n - 1
-
-    @property
-    def coords(self) -> dict[str, np.ndarray]:
-        """The Dataset's coordinate: t = <x, e> at the nodes."""
-        return {"t": self.points}
-
-    def describe(self) -> dict:
-        """The grid as Dataset attributes."""
-        return {"n_grid": self.n, "zonal": 1}
-
     def resolved(self, density: np.ndarray) -> np.ndarray:
         """The values at the nodes where coefficients known to rounding (1e-16) fix the density to 1e-6:
         eps sum_l |phi_l(t_j)| <= 1e-6. In high d the outer nodes lie far in the tail of sigma (weights below
         1e-50 at d = 1024), where phi_l(t_j) reaches 1e16 and a density's value there is not determined."""
         phi, _ = gegenbauer.basis(self.max_modes, self.dim, self.points)
         return np.asarray(density)[..., np.finfo(np.float64).eps * np.abs(phi).sum(0) <= 1e-6]
-
-    def mass(self, density: np.ndarray):
-        """sum_j w_j rho_j over the last axis."""
-        return np.asarray(density) @ self.weights
 
     def mode_amplitudes(self, density: np.ndarray, kmax: int) -> np.ndarray:
         """|m_l| = |∫ P_l(t) rho dsigma|, l = 1..kmax, P_l = phi_l / sqrt(N_l) the Gegenbauer polynomial with
@@ -267,7 +273,7 @@ class Zonal:
 
 
 @dataclass(frozen=True)
-class ZonalCells:
+class ZonalCells(_ZonalValues):
     """S^{d-1}, densities of t = <x, e> only, against sigma, given by their averages rho_j over n cells uniform in
     the angle psi = arccos(-t) from -e (`cells`: faces psi_f = f pi / n, ascending in t), for finite volumes. The
     cell measures V_j = sigma(cell j) are the quadrature weights (mass sum_j V_j rho_j), kept as logarithms; the
@@ -277,8 +283,6 @@ class ZonalCells:
 
     n: int
     dim: int
-    name: ClassVar[str] = "zonal"
-    dims: ClassVar[tuple[str, ...]] = ("t",)
 
     @classmethod
     def from_density(cls, density0, method: str = "fv", dim: int = 3) -> tuple[ZonalCells, np.ndarray]:
@@ -302,27 +306,9 @@ class ZonalCells:
         """V_j = sigma(cell j) (sum 1), at least float64's smallest normal number."""
         return np.maximum(np.exp(cells.log_measures(self.n, self.dim)), np.finfo(np.float64).tiny)
 
-    @property
-    def max_modes(self) -> int:
-        """n - 1, as for n Gauss–Jacobi nodes."""
-        return self.n - 1
-
-    @property
-    def coords(self) -> dict[str, np.ndarray]:
-        """The Dataset's coordinate: t = <x, e> at the cells' centres."""
-        return {"t": self.points}
-
-    def describe(self) -> dict:
-        """The grid as Dataset attributes."""
-        return {"n_grid": self.n, "zonal": 1}
-
     def resolved(self, density: np.ndarray) -> np.ndarray:
         """The averages of the cells whose measure float64 represents (all but a few next to the poles in high d)."""
         return np.asarray(density)[..., cells.log_measures(self.n, self.dim) >= np.log(np.finfo(np.float64).tiny)]
-
-    def mass(self, density: np.ndarray):
-        """sum_j V_j rho_j over the last axis."""
-        return np.asarray(density) @ self.weights
 
     def mode_amplitudes(self, density: np.ndarray, kmax: int) -> np.ndarray:
         """|m_l| = |∫ P_l(t) rho dsigma|, l = 1..kmax, exactly for the piecewise-constant density (the cell integrals
