@@ -53,3 +53,20 @@ def test_the_default_grid_resolves_every_degree_the_kernel_couples(tmp_path, mon
                           "--save-every", 1e-8, "--out", tmp_path / "zonal.nc")
     assert status == 0, err
     assert af.load(tmp_path / "zonal.nc").sizes["t"] == max(64, kernel_degree(60.0, 8) + 1)
+
+
+def test_the_default_grid_resolves_the_initial_modes(tmp_path, monkeypatch, capsys):
+    """The band limit is chosen from beta and the data: 40 modal amplitudes at beta = 1 (whose kernel couples few
+    degrees) get 41 latitudes on S^2; 70 zonal amplitudes 71 nodes (above the minimum of 64)."""
+    from attnflow.spectrum import kernel_degree
+
+    amplitudes = ",".join(["1e-4"] * 40)
+    assert kernel_degree(1.0, 3) + 1 < 41
+    status, err = run_cli(monkeypatch, capsys, "--dim", 3, "--beta", 1, "--t-end", 1e-8, "--init", "modes",
+                          "--amplitudes", amplitudes, "--save-every", 1e-8, "--out", tmp_path / "s2.nc")
+    assert status == 0, err
+    assert af.load(tmp_path / "s2.nc").sizes["lat"] == 41
+    status, err = run_cli(monkeypatch, capsys, "--zonal", "--dim", 5, "--beta", 1, "--t-end", 1e-8,
+                          "--amplitudes", ",".join(["1e-9"] * 70), "--save-every", 1e-8, "--out", tmp_path / "z.nc")
+    assert status == 0, err
+    assert af.load(tmp_path / "z.nc").sizes["t"] == 71

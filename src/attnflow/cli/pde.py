@@ -18,7 +18,7 @@ from ..pde.solve import DEFAULT_METHOD, SOLVERS
 from ..plots import check_figure_path
 from ..provenance import recording
 from ..spectrum import kernel_degree
-from ..rerun import DENSITY_INITS, initial_density
+from ..rerun import DENSITY_INITS, initial_density, parse_amplitudes
 from . import app, choices, command_line, console, fail, progress_bar, reporting_interrupts
 
 Kind, Method, Init = choices("Kind", KINDS), choices("PdeMethod", SOLVERS), choices("PdeInit", DENSITY_INITS)
@@ -76,11 +76,12 @@ def pde(
         _check_figures(figures, space)
     model = Model(kind=kind.value, beta=beta, dim=dim, diffusion=diffusion)
     method = DEFAULT_METHOD[space] if method is None else method.value
-    grid = default_grid(space, beta, dim, method) if grid is None else grid
+    init = ("modes" if zonal else "noise") if init is None else init.value
+    data_degree = len(parse_amplitudes(amplitudes)) if init == "modes" else 0
+    grid = default_grid(space, beta, dim, method, data_degree) if grid is None else grid
     smallest = 4 if space == "sphere" else MIN_POINTS
     if grid < smallest:
         fail(f"--grid={grid} is not allowed: an integer >= {smallest}")
-    init = ("modes" if zonal else "noise") if init is None else init.value
     rho0, how = initial_density(init, grid, sigma, seed, noise_points, amplitudes, dim, zonal, method)
     options = {"spectral": {"rtol": rtol, "atol": atol}, "fv": {"cfl": cfl},
                "lax-friedrichs": {"courant": courant}, "sht": {"rtol": rtol, "atol": atol, "device": device},
@@ -127,15 +128,16 @@ def _figures(ds, folder: Path) -> None:
         figures.save(ax.figure, folder / name)
 
 
-def default_grid(space: str, beta: float, dim: int, method: str | None = None) -> int:
+def default_grid(space: str, beta: float, dim: int, method: str | None = None, data_degree: int = 0) -> int:
     """The grid when --grid is not given: 1024 cells on the circle, 256 zonal cells (method fv: 512 cells per 2 pi
-    of the angle arccos t, as the circle's); on S^2 and zonally the band limit `spectrum.kernel_degree(beta, d)` (the
-    kernel couples no higher degree) plus one, at least 32 and 64 points."""
+    of the angle arccos t, as the circle's); on S^2 and zonally the band limit from beta and the data: the larger of
+    `spectrum.kernel_degree(beta, d)` (the kernel couples no higher degree) and the initial density's highest degree
+    `data_degree` (--init modes: the number of amplitudes), plus one, at least 32 and 64 points."""
     if space == "circle":
         return 1024
     if method == "fv":
         return 256
-    return max({"sphere": 32, "zonal": 64}[space], kernel_degree(beta, dim) + 1)
+    return max({"sphere": 32, "zonal": 64}[space], kernel_degree(beta, dim) + 1, data_degree + 1)
 
 
 def _grid(ds) -> str:
