@@ -33,6 +33,7 @@ and within 1e-13 of them in row blocks. A block of weights spans systems x rows,
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 
 import numpy as np
@@ -145,7 +146,7 @@ def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
     systems alone (a batch subtracts the 0 that a single system skips)."""
     systems = keys.shape[0]
     betas = [beta] * systems if isinstance(beta, float) else beta.flatten().tolist()
-    unshifted = UNSHIFTED * math.log(torch.finfo(keys.dtype).max)
+    unshifted = _unshifted_limit(keys.dtype)
     if unit:
         low = high = [1.0] * systems
     else:
@@ -159,6 +160,12 @@ def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
         return None
     growths = [math.exp(shift) if shift < LARGEST_EXPONENT else math.inf for shift in shifts]  # as torch.exp
     return (shifts[0], growths[0]) if systems == 1 else _as_columns(keys, shifts, growths)
+
+
+@functools.lru_cache(maxsize=None)
+def _unshifted_limit(dtype: torch.dtype) -> float:
+    """UNSHIFTED times the log of dtype's largest number: the largest beta max|x|^2 left unshifted."""
+    return UNSHIFTED * math.log(torch.finfo(dtype).max)
 
 
 def _extremes(values: torch.Tensor) -> tuple[list[float], list[float]]:
