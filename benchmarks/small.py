@@ -29,12 +29,16 @@ from attnflow.interaction import dense
 import load
 
 REPEATS = 300
+WARMUP = 300
 STEPS = 500
 SIZES = (200, 400, 700, 1024, 1448, 2048)
 
 
 def measure(call, repeats=REPEATS):
-    call()
+    """(median, minimum) in µs of `repeats` calls after a warm-up of WARMUP calls (the steady state a run of many
+    steps sees: the first few hundred calls of a fresh process are ~10% slower)."""
+    for _ in range(min(WARMUP, repeats)):
+        call()
     times = timeit.repeat(call, number=1, repeat=repeats)
     return float(np.median(times)) * 1e6, min(times) * 1e6
 
