@@ -1,5 +1,7 @@
 """Time stepping: orders of convergence, tolerances, invariants, and the seed's scheme written out."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -177,3 +179,27 @@ def test_dopri5_stops_when_its_steps_fall_below_the_time_resolution_of_the_dtype
     with pytest.raises(af.NonFiniteError, match="max_steps"):  # float64 resolves such steps: the step budget ends it
         af.simulate(af.Model("usa", 1.0, 3), af.init.uniform(20, 3, seed=0), 1.0, dt=1e-3, method="dopri5",
                     max_steps=50)
+
+
+def test_a_small_dense_systems_steps_run_on_the_threads_chosen_for_them(monkeypatch):
+    """TokenFlow.step_threads: a small system's steps run under the tuner's torch threads (here fixed by
+    ATTNFLOW_NUM_THREADS=1), a large one's are left to its attention blocks; the result does not depend on it."""
+    import torch
+
+    from attnflow import sphere, threads
+    from attnflow.flow import TokenFlow
+
+    model = af.Model("usa", 5.0, 3)
+    x = sphere.uniform(200, 3, torch.Generator().manual_seed(3))
+    seen = []
+    original = TokenFlow.rate
+    monkeypatch.setattr(TokenFlow, "rate", lambda self, y: (seen.append(torch.get_num_threads()), original(self, y))[1])
+    free = af.simulate(model, x, 0.05, dt=0.01, method="rk4", observables=(), save_every=0.05)
+    monkeypatch.setenv(threads.ENVIRONMENT, "1")
+    seen.clear()
+    one = af.simulate(model, x, 0.05, dt=0.01, method="rk4", observables=(), save_every=0.05)
+    assert set(seen) == {1}
+    np.testing.assert_allclose(one.x.values, free.x.values, rtol=0, atol=1e-13)
+    large = sphere.uniform(600, 3, torch.Generator().manual_seed(4))  # 3.6e5 pairs: the attention's own tuner
+    assert isinstance(TokenFlow(model).step_threads(large, 4), type(contextlib.nullcontext()))
+    assert not isinstance(TokenFlow(model).step_threads(x, 4), type(contextlib.nullcontext()))

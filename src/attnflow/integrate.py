@@ -31,6 +31,7 @@ from .steppers import dopri5_step, error_ratio, euler_step, magnitude, rk4_step
 
 METHODS = ("euler", "rk4", "dopri5")
 FIXED_STEP = {"euler": euler_step, "rk4": rk4_step}
+EVALUATIONS = {"euler": 1, "rk4": 4, "dopri5": 6}  # rates per step (dopri5: first same as last)
 BLOCK_STEPS = 100  # fixed steps at most per compiled block (a Ctrl-C or a progress report waits for one block)
 CONTROLLER = IController(order=4)  # dopri5's error estimate is of order 4
 
@@ -329,7 +330,8 @@ class _Loop:
             h = min(schedule.dt, self.t_end - (k - 1) * schedule.dt)
             systems = self.running(y)
             flow = self.flow if systems is None else self.flow.select(systems)
-            moved = step(flow, y if systems is None else y[systems], h)
+            with flow.step_threads(y, EVALUATIONS[method]):
+                moved = step(flow, y if systems is None else y[systems], h)
             if noisy:
                 moved = flow.brownian(moved, h, generator)
             y = moved if systems is None else self.merge(self.frozen, systems, moved)
@@ -402,11 +404,13 @@ class _Loop:
                 h_step = remaining if h >= remaining * (1 - 1e-12) else h  # land on the target, no sliver after
                 systems = self.running(y)  # only they are stepped, and limit the step
                 if systems is None:
-                    y_new, error, k_new, continuous = dopri5_step(flow, y, h_step, k1)
+                    with flow.step_threads(y, EVALUATIONS["dopri5"]):
+                        y_new, error, k_new, continuous = dopri5_step(flow, y, h_step, k1)
                     ratio = error_ratio(flow, y_new, error, rtol, atol)
                 else:
-                    part, error, k_part, extension = dopri5_step(flow.select(systems), y[systems], h_step,
-                                                                 k1[systems])
+                    with flow.step_threads(y, EVALUATIONS["dopri5"]):
+                        part, error, k_part, extension = dopri5_step(flow.select(systems), y[systems], h_step,
+                                                                     k1[systems])
                     ratio = error_ratio(flow, part, error, rtol, atol)
                     y_new, k_new = self.merge(y, systems, part), self.merge(k1, systems, k_part)
 

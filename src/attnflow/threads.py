@@ -40,6 +40,7 @@ import numba
 
 ENVIRONMENT = "ATTNFLOW_NUM_THREADS"
 GRAIN = 100_000  # token-modes per thread below which one thread is used
+TORCH_OPERATION_GRAIN = 2**15  # elements below which PyTorch runs an operation on one thread (at::internal::GRAIN_SIZE)
 TORCH_GRAIN = 2**17  # the same for a block of PyTorch operations, in its elements: below ~0.3 ms of work the
 # tuner costs more than it can save (n = 200, d = 3: 87 -> 114 µs per dense velocity), and torch keeps its threads
 WINDOW = 16  # calls per measurement of one choice (at most)
@@ -133,9 +134,9 @@ def requested() -> int | None:
 
 
 @contextlib.contextmanager
-def kernel_threads(work: int, kernel: str, library: str = "numba"):
+def kernel_threads(work: int, kernel: str, library: str = "numba", grain: int | None = None):
     """Yield the number of threads for a call of the kernel named `kernel` on `work` units (token-modes; for
-    torch the elements of its largest arrays, GRAIN and TORCH_GRAIN per thread at least) and run the block
+    torch the elements of its largest arrays, GRAIN and TORCH_GRAIN per thread at least, or `grain`) and run the block
     with `library`'s threads ("numba", or "torch": PyTorch's intra-op threads, restored after) set to it; the
     call's wall time goes to that kernel's tuner (module docstring). torch: the parallel choice is at most
     torch's thread count on entry, and a block too small for a parallel choice leaves torch as it is."""
@@ -143,7 +144,7 @@ def kernel_threads(work: int, kernel: str, library: str = "numba"):
 
     fixed = requested()
     pool = numba.config.NUMBA_NUM_THREADS if library == "numba" else torch.get_num_threads()
-    parallel = min(pool, max(1, work // (GRAIN if library == "numba" else TORCH_GRAIN)))
+    parallel = min(pool, max(1, work // (grain or (GRAIN if library == "numba" else TORCH_GRAIN))))
     tuner = _tuners.get(kernel)
     count, measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
         tuner.choose(parallel)
