@@ -10,6 +10,7 @@ evaluated per system, and a system a terminal event stops is frozen until the la
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time as wallclock
 from typing import Callable
@@ -32,6 +33,7 @@ from .steppers import dopri5_step, error_ratio, euler_step, magnitude, rk4_step
 METHODS = ("euler", "rk4", "dopri5")
 FIXED_STEP = {"euler": euler_step, "rk4": rk4_step}
 EVALUATIONS = {"euler": 1, "rk4": 4, "dopri5": 6}  # rates per step (dopri5: first same as last)
+TUNED_STEPS = 8  # fixed steps per choice of threads (`flow.step_threads`: its measurement costs ~6 µs a call)
 BLOCK_STEPS = 100  # fixed steps at most per compiled block (a Ctrl-C or a progress report waits for one block)
 CONTROLLER = IController(order=4)  # dopri5's error estimate is of order 4
 
@@ -326,25 +328,35 @@ class _Loop:
         if not noisy and not self.events.events:
             k, y = self.blocks(method, y, k, schedule=schedule, saves=saves, observes=observes, generator=generator)
         step = FIXED_STEP[method]
-        for k in range(k + 1, schedule.count + 1):
-            h = min(schedule.dt, self.t_end - (k - 1) * schedule.dt)
-            systems = self.running(y)
-            flow = self.flow if systems is None else self.flow.select(systems)
-            with flow.step_threads(y, EVALUATIONS[method]):
-                moved = step(flow, y if systems is None else y[systems], h)
-            if noisy:
-                moved = flow.brownian(moved, h, generator)
-            y = moved if systems is None else self.merge(self.frozen, systems, moved)
-            t = schedule.time(k)
-            self.events.record([(s, i, t) for s, i, _, _ in self.crossings(t, y)])
-            stop = self.freeze(t, y, tolerance=1e-9 * schedule.dt)
-            if observes.due(k) or stop:
-                self.observe(t, y)
-            if saves.due(k) or stop:
-                self.save(t, y, step=k, generator=generator.get_state())
-            if stop:
-                break
+        with contextlib.ExitStack() as tuned:  # the threads of TUNED_STEPS steps at a time (`step_threads`)
+            for k in range(k + 1, schedule.count + 1):
+                if (k - first) % TUNED_STEPS == 0:
+                    tuned.close()
+                    tuned.enter_context(self.flow.step_threads(y, EVALUATIONS[method] * TUNED_STEPS))
+                y, stop = self.fixed_step(step, y, k, schedule=schedule, saves=saves, observes=observes,
+                                          generator=generator, noisy=noisy)
+                if stop:
+                    break
         return {"steps": k, "rejected_steps": 0}
+
+    def fixed_step(self, step, y, k: int, *, schedule: Steps, saves: _Cursor, observes: _Cursor,
+                   generator: torch.Generator, noisy: bool):
+        """Step k of `fixed`, with its events, observations and saves: (the state, whether the run stops)."""
+        h = min(schedule.dt, self.t_end - (k - 1) * schedule.dt)
+        systems = self.running(y)
+        flow = self.flow if systems is None else self.flow.select(systems)
+        moved = step(flow, y if systems is None else y[systems], h)
+        if noisy:
+            moved = flow.brownian(moved, h, generator)
+        y = moved if systems is None else self.merge(self.frozen, systems, moved)
+        t = schedule.time(k)
+        self.events.record([(s, i, t) for s, i, _, _ in self.crossings(t, y)])
+        stop = self.freeze(t, y, tolerance=1e-9 * schedule.dt)
+        if observes.due(k) or stop:
+            self.observe(t, y)
+        if saves.due(k) or stop:
+            self.save(t, y, step=k, generator=generator.get_state())
+        return y, stop
 
     def blocks(self, method: str, y, k: int, *, schedule: Steps, saves: _Cursor, observes: _Cursor,
                generator: torch.Generator) -> tuple[int, torch.Tensor]:

@@ -152,6 +152,8 @@ def kernel_threads(work: int, kernel: str, library: str = "numba", grain: int | 
     if count > 1 and not locked:  # another thread is inside a parallel region: this call runs serially
         count, measuring = 1, False
     previous = torch.get_num_threads() if library == "torch" and parallel > 1 else None
+    if previous == count:  # torch.set_num_threads restarts its pool even to the same count (~20 µs)
+        previous = None
     try:
         if count > 1 and library == "numba":
             numba.set_num_threads(count)
