@@ -8,9 +8,10 @@ allocates an n x n matrix. Blocks are also capped at CACHE_BLOCK bytes, whatever
 the exponentials and products run out of cache (n = 8000, d = 3: ~200 ms in 64 MiB blocks, ~70 ms in 16 MiB ones).
 Exponents are shifted before exp, so large beta stays finite (USA multiplies the shift back). With identity
 Q, K the shift is one number per system, beta max_j |x_j|^2 >= beta <x_i, x_j> (Cauchy–Schwarz), reached in
-every row (j = i) when the tokens have equal norms (on the sphere): no extra pass and a scalar subtraction.
-Where the norms spread so much that a row could underflow (beta (max|x|^2 - min|x|^2) > SHIFT_SPREAD), and for
-other Q, K, the exact row maximum is used.
+every row (j = i) when the tokens have equal norms (on the sphere): no extra pass and a scalar subtraction, and
+none at all while e^{+-beta max|x|^2} stays far inside the float range (UNSHIFTED; beta <= 283 on the float64
+sphere). Where the norms spread so much that a row could underflow (beta (max|x|^2 - min|x|^2) > SHIFT_SPREAD),
+and for other Q, K, the exact row maximum is used.
 Each block is a handful of tensor operations (`_block`): a small system is bound by their count, not by their
 arithmetic, so whole systems (where they fit) are one block, faster than row blocks and than the fused Numba
 kernel of the same sums that this path replaced (benchmarks/small.py).
