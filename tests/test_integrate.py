@@ -191,6 +191,9 @@ def test_a_small_dense_systems_steps_run_on_the_threads_chosen_for_them(monkeypa
 
     model = af.Model("usa", 5.0, 3)
     x = sphere.uniform(200, 3, torch.Generator().manual_seed(3))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)  # the tests run torch on one thread (conftest): give the choice something to change
+    monkeypatch.setattr(threads, "_tuners", threads._Tuners())
     seen = []
     original = TokenFlow.rate
     monkeypatch.setattr(TokenFlow, "rate", lambda self, y: (seen.append(torch.get_num_threads()), original(self, y))[1])
@@ -198,7 +201,8 @@ def test_a_small_dense_systems_steps_run_on_the_threads_chosen_for_them(monkeypa
     monkeypatch.setenv(threads.ENVIRONMENT, "1")
     seen.clear()
     one = af.simulate(model, x, 0.05, dt=0.01, method="rk4", observables=(), save_every=0.05)
-    assert set(seen) == {1}
+    torch.set_num_threads(previous)
+    assert set(seen) == {1} and torch.get_num_threads() == previous
     np.testing.assert_allclose(one.x.values, free.x.values, rtol=0, atol=1e-13)
     large = sphere.uniform(600, 3, torch.Generator().manual_seed(4))  # 3.6e5 pairs: the attention's own tuner
     assert isinstance(TokenFlow(model).step_threads(large, 4), type(contextlib.nullcontext()))
