@@ -71,22 +71,11 @@ def test_whole_systems_match_row_blocks_and_double_loop(n, kind, beta, random_pa
         assert relative(blocked, reference) <= TOLERANCE
 
 
-def recorded(original, shapes):
-    """`original` (a torch function) that appends the shape of each result to `shapes`."""
-    def call(*args, **kwargs):
-        result = original(*args, **kwargs)
-        shapes.append(tuple(result.shape))
-        return result
-    return call
-
-
-def test_whole_systems_take_one_product_of_logits(monkeypatch):
+def test_whole_systems_take_one_product_of_logits(product_shapes):
     """The whole-systems path computes all (n, n) logits in one bmm; a budget below
     n^2 elements splits them into row blocks that each fit it."""
     x = tokens(30)
-    shapes = []
-    for name in ("bmm", "baddbmm"):
-        monkeypatch.setattr(torch, name, recorded(getattr(torch, name), shapes))
+    shapes = product_shapes
     dense.attention("sa", 1.0, x)
     assert [shape for shape in shapes if shape[-1] == 30] == [(1, 30, 30)]
     shapes.clear()
