@@ -150,6 +150,13 @@ def _moments(theta, counts, re, im):
             im[system, k] = total_im / n
 
 
+def _lane_buffers():
+    """Six arrays of LANES numbers for a series task: the first harmonics (cos1, sin1), the running ones (c, s), and
+    the lanes' numerators and denominators (`_start_lanes` fills them)."""
+    return (np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES), np.empty(LANES),
+            np.empty(LANES))
+
+
 def _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, den0):
     """The first harmonics of tokens [first, last) into cos1, sin1 and the running harmonics c, s; the lanes'
     numerators to 0 and denominators to den0 (the start of a block of a series task)."""
@@ -165,9 +172,7 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
     """out_j = sum_k wc_k cos k theta_j + ws_k sin k theta_j, divided by d0 + sum_k dc_k cos k theta_j
     + ds_k sin k theta_j when `ratio`, for tokens [start, stop)."""
     count = wc.shape[0]
-    cos1, sin1 = np.empty(LANES), np.empty(LANES)
-    c, s = np.empty(LANES), np.empty(LANES)
-    num, den = np.empty(LANES), np.empty(LANES)
+    cos1, sin1, c, s, num, den = _lane_buffers()
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
         _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, d0)
@@ -233,9 +238,7 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
     out_i = sum_k w_k (Im P_k cos k theta_i - Re P_k sin k theta_i) / (i + 1), divided for SA by
     i0 + sum_k b_k (Re P_k cos k theta_i + Im P_k sin k theta_i) / (i + 1)."""
     count = w.shape[0]
-    cos1, sin1 = np.empty(LANES), np.empty(LANES)
-    c, s = np.empty(LANES), np.empty(LANES)
-    num, den = np.empty(LANES), np.empty(LANES)
+    cos1, sin1, c, s, num, den = _lane_buffers()
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
         _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, 0.0)
@@ -286,6 +289,7 @@ def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
 
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
+_lane_buffers = njit(cache=True, fastmath=False)(_lane_buffers)
 _start_lanes = njit(cache=True, fastmath=False)(_start_lanes)
 _series_task = njit(cache=True, fastmath=False)(_series_task)
 _causal_series_task = njit(cache=True, fastmath=False)(_causal_series_task)
