@@ -25,7 +25,8 @@ evaluating cos(k theta) directly (the PyTorch path). Against a long-double pairw
 the kernel is within 9e-15 at beta = 100 (M = 90), 2e-14 at beta = 10^4 (M = 885) and 5e-14 at
 beta = 10^5 (M = 2798), the PyTorch path within 9e-15, 8e-14 and 2e-13: no re-seeding is needed. Tokens are taken in lanes of LANES (the recurrence and the sums run as
 SIMD over the lanes), LANES at a time within a task of TASK tokens; the prange over tasks is the
-only parallel region of each pass. The moments of a task are summed per lane and the lanes then
+only parallel region of each pass. The modes go SWEEP at a time over the lanes, so that the running
+harmonics are stored once per SWEEP modes rather than at every mode (the same sums in the same order). The moments of a task are summed per lane and the lanes then
 by halving, in a fixed order: the result does not depend on the number of threads.
 
 The sine and cosine are a Cody–Waite reduction by pi/2 and Cephes' minimax polynomials on
@@ -44,6 +45,7 @@ from numba import njit, prange
 
 LANES = 64  # tokens whose harmonics advance together (SIMD over these)
 TASK = 1024  # tokens per task of the parallel loop (a multiple of LANES)
+SWEEP = 4  # modes per sweep over the lanes: their harmonics stay in registers, stored once per sweep
 
 # pi/2 = PIO2_1 + PIO2_2 + PIO2_2T (fdlibm): PIO2_1, PIO2_2 have 33 significant bits, so q PIO2_1 and
 # q PIO2_2 are exact for |q| < 2^20.
@@ -107,7 +109,26 @@ def _moment_task(theta, start, stop, count, out_re, out_im):
         for j in range(LANES):
             c[j] = cos1[j]
             s[j] = sin1[j]
-        for k in range(count):
+        k = 0
+        while k + SWEEP <= count:  # the modes SWEEP at a time, their harmonics in registers
+            re0, re1, re2, re3 = acc_re[k], acc_re[k + 1], acc_re[k + 2], acc_re[k + 3]
+            im0, im1, im2, im3 = acc_im[k], acc_im[k + 1], acc_im[k + 2], acc_im[k + 3]
+            for j in range(LANES):
+                c0, s0, x, y = c[j], s[j], cos1[j], sin1[j]
+                c1, s1 = _rotate(c0, s0, x, y)
+                c2, s2 = _rotate(c1, s1, x, y)
+                c3, s3 = _rotate(c2, s2, x, y)
+                re0[j] += c0
+                im0[j] += s0
+                re1[j] += c1
+                im1[j] += s1
+                re2[j] += c2
+                im2[j] += s2
+                re3[j] += c3
+                im3[j] += s3
+                c[j], s[j] = _rotate(c3, s3, x, y)
+            k += SWEEP
+        while k < count:
             re, im = acc_re[k], acc_im[k]
             for j in range(LANES):
                 cj, sj = c[j], s[j]
@@ -115,6 +136,7 @@ def _moment_task(theta, start, stop, count, out_re, out_im):
                 im[j] += sj
                 c[j] = cj * cos1[j] - sj * sin1[j]
                 s[j] = sj * cos1[j] + cj * sin1[j]
+            k += 1
     width = LANES
     while width > 1:
         width //= 2
@@ -150,6 +172,20 @@ def _moments(theta, counts, re, im):
             im[system, k] = total_im / n
 
 
+def _rotate(c, s, x, y):
+    """(cos (k+1) theta, sin (k+1) theta) from c = cos k theta, s = sin k theta and x = cos theta, y = sin theta."""
+    return c * x - s * y, s * x + c * y
+
+
+def _add_sweep(total, wc, ws, k, c0, s0, c1, s1, c2, s2, c3, s3):
+    """total + sum_{q<SWEEP} wc_{k+q} cos (k+q+1) theta + ws_{k+q} sin (k+q+1) theta, given those harmonics
+    (c_q, s_q), added mode by mode in order."""
+    total += wc[k] * c0 + ws[k] * s0
+    total += wc[k + 1] * c1 + ws[k + 1] * s1
+    total += wc[k + 2] * c2 + ws[k + 2] * s2
+    return total + (wc[k + 3] * c3 + ws[k + 3] * s3)
+
+
 def _lane_buffers():
     """Six arrays of LANES numbers for a series task: the first harmonics (cos1, sin1), the running ones (c, s), and
     the lanes' numerators and denominators (`_start_lanes` fills them)."""
@@ -176,7 +212,27 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
         _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, d0)
-        for k in range(count):
+        k = 0
+        while k + SWEEP <= count:  # the modes SWEEP at a time, their harmonics in registers
+            if ratio:
+                for j in range(LANES):
+                    c0, s0, x, y = c[j], s[j], cos1[j], sin1[j]
+                    c1, s1 = _rotate(c0, s0, x, y)
+                    c2, s2 = _rotate(c1, s1, x, y)
+                    c3, s3 = _rotate(c2, s2, x, y)
+                    num[j] = _add_sweep(num[j], wc, ws, k, c0, s0, c1, s1, c2, s2, c3, s3)
+                    den[j] = _add_sweep(den[j], dc, ds, k, c0, s0, c1, s1, c2, s2, c3, s3)
+                    c[j], s[j] = _rotate(c3, s3, x, y)
+            else:
+                for j in range(LANES):
+                    c0, s0, x, y = c[j], s[j], cos1[j], sin1[j]
+                    c1, s1 = _rotate(c0, s0, x, y)
+                    c2, s2 = _rotate(c1, s1, x, y)
+                    c3, s3 = _rotate(c2, s2, x, y)
+                    num[j] = _add_sweep(num[j], wc, ws, k, c0, s0, c1, s1, c2, s2, c3, s3)
+                    c[j], s[j] = _rotate(c3, s3, x, y)
+            k += SWEEP
+        while k < count:
             wck, wsk = wc[k], ws[k]
             if ratio:
                 dck, dsk = dc[k], ds[k]
@@ -192,6 +248,7 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
                     num[j] += wck * cj + wsk * sj
                     c[j] = cj * cos1[j] - sj * sin1[j]
                     s[j] = sj * cos1[j] + cj * sin1[j]
+            k += 1
         for j in range(last - first):
             out[first + j] = num[j] / den[j] if ratio else num[j]
 
@@ -287,6 +344,8 @@ def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
                             out[system])
 
 
+_rotate = njit(cache=True, fastmath=False, inline="always")(_rotate)
+_add_sweep = njit(cache=True, fastmath=False, inline="always")(_add_sweep)
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _lane_buffers = njit(cache=True, fastmath=False)(_lane_buffers)
