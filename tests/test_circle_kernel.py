@@ -122,9 +122,9 @@ def test_serial_and_parallel_kernels_are_cached_apart():
     """Numba indexes its disk cache by function name and signature, not by the `parallel` flag: compiled under one
     name, the variant cached first was loaded for both and the parallel kernels ran on one thread."""
     for name in ("moments", "series", "task_moments", "causal_series"):
-        serial, parallel = (circle_kernel.COMPILED[flag][name] for flag in (False, True))
-        assert serial.targetoptions["parallel"] is False and parallel.targetoptions["parallel"] is True
-        assert serial._cache._cache_file._index_name != parallel._cache._cache_file._index_name  # Numba internals
+        variants = {key: passes[name] for key, passes in circle_kernel.COMPILED.items()}  # (parallel, points)
+        assert all(kernel.targetoptions["parallel"] is parallel for (parallel, _), kernel in variants.items())
+        assert len({kernel._cache._cache_file._index_name for kernel in variants.values()}) == 4  # Numba internals
 
 
 def test_thread_override_and_small_work(monkeypatch):
@@ -249,3 +249,42 @@ def test_torch_threads_are_set_by_the_tuner_and_restored(monkeypatch):
         assert torch.get_num_threads() == before
     with threads.kernel_threads(threads.TORCH_GRAIN, "torch-test-3", library="torch") as count:
         assert count == 1 and torch.get_num_threads() == before
+
+
+def plane_velocity(kind, beta, u, causal):
+    """The circle dynamics at unit vectors u_i of the plane, from the definition (docs/science.md §1 and §7): dx_i/dt
+    = P_{u_i} sum_{j seen} w_ij u_j, w_ij = e^{beta <u_i, u_j>} / (the number of tokens seen) (USA), or the same
+    weights normalised to sum to 1 (SA); token i sees all j, or j <= i when `causal`. A pairwise double sum."""
+    weights = torch.exp(beta * u @ u.T)
+    if causal:
+        weights = torch.tril(weights)
+    seen = (weights > 0).sum(1, keepdim=True)
+    weights = weights / (weights.sum(1, keepdim=True) if kind == "sa" else seen)
+    attention = weights @ u
+    return attention - (attention * u).sum(1, keepdim=True) * u
+
+
+@pytest.mark.parametrize("kind", ["usa", "sa"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_kernel_on_points_equals_the_pairwise_sum(kind, causal):
+    """circle.tangent_velocity reads the points' directions itself (norms from 1e-200 to 1e200, where the squares
+    of the coordinates leave the float range) and writes velocities in the plane."""
+    beta, n = 4.0, 1100  # two tasks
+    generator = np.random.default_rng(11)
+    u = torch.from_numpy(np.stack([np.cos(theta := generator.uniform(0, 2 * math.pi, n)), np.sin(theta)], axis=-1))
+    norms = torch.from_numpy(10.0 ** generator.choice([-200.0, -1.0, 0.0, 3.0, 200.0], (n, 1)))
+    value = circle.tangent_velocity(kind, beta, norms * u, causal)
+    assert value.shape == (n, 2)
+    assert relative_error(value, plane_velocity(kind, beta, u, causal)) <= 1e-13
+
+
+def test_the_kernel_on_points_batched_equals_each_system_alone_bitwise():
+    x = torch.from_numpy(np.random.default_rng(12).normal(size=(3, 2500, 2)))
+    batched = circle.tangent_velocity("sa", [1.0, 5.0, 9.0], x)
+    for system, beta in enumerate((1.0, 5.0, 9.0)):
+        assert torch.equal(batched[system], circle.tangent_velocity("sa", beta, x[system]))
+
+
+def test_a_token_at_the_origin_has_no_direction():
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    assert not torch.isfinite(circle.tangent_velocity("usa", 1.0, x)).all()

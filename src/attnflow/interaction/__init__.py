@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .. import sphere
 from .._array import all_finite, to_tensor
 from ..errors import EngineError, NonFiniteError, ParameterError, check, check_integer
 from ..model import Model
@@ -110,9 +109,7 @@ def tangent_velocity(model: Model, x: torch.Tensor, engine: str, memory_budget: 
     flows' rates), so that the directions attention reads are unit vectors, as a Euclidean scheme's always are."""
     beta = model.beta if beta is None else beta
     if engine == "circle":
-        theta = sphere.angles(x)
-        omega = circle.angular_velocity(model.kind, beta, theta, model.causal)
-        return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
+        return circle.tangent_velocity(model.kind, beta, x, model.causal)
     scheme = model.normalization
     output = dense.attention(model.kind, beta, scheme.directions(x), model.Q, model.K, model.V, memory_budget,
                              causal=model.causal, unit=retracted or not scheme.on_sphere)

@@ -24,7 +24,7 @@ import threading
 import numpy as np
 import torch
 
-from .. import threads
+from .. import sphere, threads
 from ..errors import check
 from ..spectrum import bessel_coefficients
 from . import circle_kernel
@@ -104,6 +104,28 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False)
                                causal=causal)
     omega = omega.to(theta.dtype)
     return omega if theta.ndim == 2 else omega[0]
+
+
+def tangent_velocity(kind: str, beta, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
+    """dx_i/dt = (dtheta_i/dt) (-sin theta_i, cos theta_i) of tokens x (n, 2), or a batch (B, n, 2), with theta_i the
+    angle of x_i / |x_i| and dtheta_i/dt that of `angular_velocity`. CPU tensors go to the kernel on the points
+    themselves (no angle is computed: one velocity at n = 2e4 cost 0.4 ms more through atan2 and back); others
+    through their angles and `angular_velocity`."""
+    if x.device.type != "cpu" or x.requires_grad:
+        theta = sphere.angles(x)
+        omega = angular_velocity(kind, beta, theta, causal)
+        return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
+    batch = x if x.ndim == 3 else x[None]
+    a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, x.shape[0] if x.ndim == 3 else None),
+                                                  batch.shape[0])
+    points = batch.detach().to(torch.float64).contiguous()
+    velocity = torch.empty_like(points)
+    work = points.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))
+    with threads.kernel_threads(work, "circle velocity") as count:
+        circle_kernel.velocity(kind, a, b, i0, scale, points.numpy(), velocity.numpy(), count > 1, counts=counts,
+                               causal=causal)
+    velocity = velocity.to(x.dtype)
+    return velocity if x.ndim == 3 else velocity[0]
 
 
 def torch_angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:
@@ -189,12 +211,12 @@ def moments(theta: torch.Tensor, count: int) -> np.ndarray:
 
 def point_moments(x: torch.Tensor, count: int) -> np.ndarray:
     """`moments` of tokens given as points x (n, 2) of the circle, or a batch (B, n, 2): on the CPU the kernel's
-    moments pass started from the coordinates (no angles computed), elsewhere `moments` of their angles."""
+    moments pass started from their directions x / |x| (no angles computed), elsewhere `moments` of their angles."""
     if x.device.type != "cpu":
-        return moments(torch.remainder(torch.atan2(x[..., 1], x[..., 0]), 2 * torch.pi), count)
+        return moments(sphere.angles(x), count)
     batch = x if x.ndim == 3 else x[None]
-    points = batch.detach().to(torch.float64).transpose(1, 2).contiguous().numpy()
+    points = batch.detach().to(torch.float64).contiguous().numpy()
     with threads.kernel_threads(batch.shape[0] * batch.shape[1] * count, "circle moments") as threads_used:
-        re, im = circle_kernel.point_moments(points, count, threads_used > 1)
+        re, im = circle_kernel.moments(points, count, threads_used > 1)
     result = re + 1j * im
     return result if x.ndim == 3 else result[0]

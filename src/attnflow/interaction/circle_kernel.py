@@ -23,11 +23,14 @@ The harmonics come from one sine and cosine per token and the angle-addition rec
 which is a rotation: its round-off grows like k eps, slower than the phase error k theta eps of
 evaluating cos(k theta) directly (the PyTorch path). Against a long-double pairwise sum (SA, n = 400)
 the kernel is within 9e-15 at beta = 100 (M = 90), 2e-14 at beta = 10^4 (M = 885) and 5e-14 at
-beta = 10^5 (M = 2798), the PyTorch path within 9e-15, 8e-14 and 2e-13: no re-seeding is needed. Tokens are taken in lanes of LANES (the recurrence and the sums run as
-SIMD over the lanes), LANES at a time within a task of TASK tokens; the prange over tasks is the
-only parallel region of each pass. The modes go SWEEP at a time over the lanes, so that the running
-harmonics are stored once per SWEEP modes rather than at every mode (the same sums in the same order). The moments of a task are summed per lane and the lanes then
-by halving, in a fixed order: the result does not depend on the number of threads.
+beta = 10^5 (M = 2798), the PyTorch path within 9e-15, 8e-14 and 2e-13: no re-seeding is needed.
+Tokens are taken in lanes of LANES (the recurrence and the sums run as SIMD over the lanes), LANES at a
+time within a task of TASK tokens; the prange over tasks is the only parallel region of each pass.
+The modes go SWEEP at a time over the lanes, so that the running harmonics are stored once per SWEEP
+modes rather than at every mode (the same sums in the same order). The moments of a task are summed
+per lane and the lanes then by halving, in a fixed order: the result does not depend on the number
+of threads. Tokens may also be points of the plane (systems, n, 2): the passes then start from their
+directions x / |x| and write velocities in the plane, with no angle computed (`_passes`).
 
 The sine and cosine are a Cody–Waite reduction by pi/2 and Cephes' minimax polynomials on
 [-pi/4, pi/4] (relative error about 1e-16), which vectorise where libm's calls do not; angles beyond
@@ -54,6 +57,7 @@ PIO2_2 = 6.07710050630396597660e-11
 PIO2_2T = 2.02226624879595063154e-21
 TWO_OVER_PI = 6.36619772367581382433e-01
 REDUCTION_LIMIT = 1e5
+SQUARES_TINY, SQUARES_HUGE = 1e-290, 1e290  # x_1^2 + x_2^2 within these: no underflow or overflow lost digits
 # Cephes sin.c: sin z = z + z^3 S(z^2), cos z = 1 - z^2/2 + z^4 C(z^2) on |z| <= pi/4
 S0, S1, S2, S3, S4, S5 = (1.58962301576546568060e-10, -2.50507477628578072866e-8, 2.75573136213857245213e-6,
                           -1.98412698295895385996e-4, 8.33333333332211858878e-3, -1.66666666666666307295e-1)
@@ -88,11 +92,24 @@ def _first_harmonics(theta, start, stop, cos1, sin1):
 
 
 def _point_harmonics(points, start, stop, cos1, sin1):
-    """`_first_harmonics` of tokens given as points (2, n) of the circle: their coordinates themselves."""
+    """`_first_harmonics` of tokens given as points (n, 2) of the plane: the coordinates of their directions
+    x / |x| (no angle computed). |x| is sqrt(x_1^2 + x_2^2), or math.hypot where the squares would leave the float
+    range; a token at 0 has no direction and gives NaN."""
     count = stop - start
+    scaled = 0
     for j in range(count):
-        cos1[j] = points[0, start + j]
-        sin1[j] = points[1, start + j]
+        x, y = points[start + j, 0], points[start + j, 1]
+        square = x * x + y * y
+        inverse = 1.0 / math.sqrt(square)
+        cos1[j] = x * inverse
+        sin1[j] = y * inverse
+        scaled += not SQUARES_TINY < square < SQUARES_HUGE
+    for j in range(count if scaled else 0):
+        x, y = points[start + j, 0], points[start + j, 1]
+        if not SQUARES_TINY < x * x + y * y < SQUARES_HUGE:
+            r = math.hypot(x, y)
+            cos1[j] = x / r
+            sin1[j] = y / r
     for j in range(count, LANES):
         cos1[j] = 0.0
         sin1[j] = 0.0
@@ -153,7 +170,7 @@ def _moments(theta, counts, re, im):
     """re[b, k-1] + i im[b, k-1] = m_k of system b, k = 1..counts[b] (0 beyond), for theta (systems, n): a
     parallel loop over the tasks of all systems, then the task sums added in order. (`point_moments`: theta
     holds points (systems, 2, n) instead.)"""
-    systems, n = theta.shape[0], theta.shape[-1]
+    systems, n = theta.shape[0], theta.shape[1]
     tasks = (n + TASK - 1) // TASK
     sums_re = np.empty((systems * tasks, re.shape[1]))
     sums_im = np.empty((systems * tasks, re.shape[1]))
@@ -184,6 +201,17 @@ def _add_sweep(total, wc, ws, k, c0, s0, c1, s1, c2, s2, c3, s3):
     total += wc[k + 1] * c1 + ws[k + 1] * s1
     total += wc[k + 2] * c2 + ws[k + 2] * s2
     return total + (wc[k + 3] * c3 + ws[k + 3] * s3)
+
+
+def _store(out, index, rate, cos1, sin1):
+    """out[index] = dtheta/dt of the token (the kernels on angles)."""
+    out[index] = rate
+
+
+def _store_tangent(out, index, rate, cos1, sin1):
+    """out[index] = dtheta/dt (-sin theta, cos theta), the token's velocity in the plane (the kernels on points)."""
+    out[index, 0] = -rate * sin1
+    out[index, 1] = rate * cos1
 
 
 def _lane_buffers():
@@ -250,7 +278,7 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
                     s[j] = sj * cos1[j] + cj * sin1[j]
             k += 1
         for j in range(last - first):
-            out[first + j] = num[j] / den[j] if ratio else num[j]
+            _store(out, first + j, num[j] / den[j] if ratio else num[j], cos1[j], sin1[j])
 
 
 def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
@@ -258,7 +286,7 @@ def _series(theta, a, b, i0, scale, counts, sa, re, im, out):
     (systems, n), system s with its own coefficients a[s, :counts[s]], b[s, :counts[s]], i0[s]: USA with
     e^beta = scale[s], SA divided by i0 + sum_k b_k Re(e^{ik theta} conj m_k). A parallel loop over the tasks
     of all systems."""
-    systems, n = theta.shape
+    systems, n = theta.shape[0], theta.shape[1]
     wc, ws = np.zeros(a.shape), np.zeros(a.shape)
     dc, ds = np.zeros(a.shape), np.zeros(a.shape)
     for system in range(systems):
@@ -281,7 +309,7 @@ def _task_moments(theta, counts, sums_re, sums_im):
     """sums_re[task, k-1] + i sums_im[task, k-1] = sum_j e^{ik theta_j} over the tokens of `task` (system s holds
     tasks s T .. s T + T - 1, TASK tokens each), k = 1..counts[s], for theta (systems, n): the parallel part of
     `_moments`, kept per task for the prefix moments of `_causal_series`."""
-    systems, n = theta.shape
+    systems, n = theta.shape[0], theta.shape[1]
     tasks = (n + TASK - 1) // TASK
     for task in prange(systems * tasks):
         system = task // tasks
@@ -316,14 +344,14 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
                 s[j] = sj * cos1[j] + cj * sin1[j]
         for j in range(last - first):
             seen = first + j + 1
-            out[first + j] = num[j] / (i0 * seen + den[j]) if sa else num[j] / seen
+            _store(out, first + j, num[j] / (i0 * seen + den[j]) if sa else num[j] / seen, cos1[j], sin1[j])
 
 
 def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
     """Causal dtheta/dt (module docstring) into out (systems, n) from the task sums of `_task_moments` of theta
     (systems, n), with the coefficients of `_series`: each task starts from the sum of the tasks before it in
     its system. A parallel loop over the tasks of all systems; the result does not depend on the threads."""
-    systems, n = theta.shape
+    systems, n = theta.shape[0], theta.shape[1]
     tasks = (n + TASK - 1) // TASK
     prefix_re, prefix_im = np.zeros((systems * tasks, a.shape[1])), np.zeros((systems * tasks, a.shape[1]))
     w = np.zeros(a.shape)
@@ -346,6 +374,7 @@ def _causal_series(theta, a, b, i0, scale, counts, sa, sums_re, sums_im, out):
 
 _rotate = njit(cache=True, fastmath=False, inline="always")(_rotate)
 _add_sweep = njit(cache=True, fastmath=False, inline="always")(_add_sweep)
+_store = njit(cache=True, fastmath=False)(_store)
 _first_harmonics = njit(cache=True, fastmath=False)(_first_harmonics)
 _moment_task = njit(cache=True, fastmath=False)(_moment_task)
 _lane_buffers = njit(cache=True, fastmath=False)(_lane_buffers)
@@ -367,14 +396,28 @@ def _compiled(function, parallel: bool = False, name: str | None = None, **bound
     return njit(cache=True, fastmath=False, parallel=parallel)(copy)
 
 
-_point_harmonics = njit(cache=True, fastmath=False)(_point_harmonics)
-_point_moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
-COMPILED = {parallel: {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel),
-                       "point_moments": _compiled(_moments, parallel, "_point_moments",
-                                                  _moment_task=_point_moment_task),
-                       "task_moments": _compiled(_task_moments, parallel),
-                       "causal_series": _compiled(_causal_series, parallel)}
-            for parallel in (False, True)}
+def _passes(parallel: bool, points: bool) -> dict:
+    """The kernel's passes ("moments", "series", "task_moments", "causal_series"), serial or parallel, on angles
+    (systems, n) or on points (systems, n, 2): these start from the points' directions and write velocities in the
+    plane (`_point_harmonics`, `_store_tangent`)."""
+    if not points:
+        return {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel),
+                "task_moments": _compiled(_task_moments, parallel), "causal_series": _compiled(_causal_series, parallel)}
+    start = _compiled(_start_lanes, name="_point_start_lanes", _first_harmonics=_point_harmonics)
+    moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
+    series_task = _compiled(_series_task, name="_point_series_task", _start_lanes=start, _store=_store_tangent)
+    causal_task = _compiled(_causal_series_task, name="_point_causal_series_task", _start_lanes=start,
+                            _store=_store_tangent)
+    return {"moments": _compiled(_moments, parallel, "_point_moments", _moment_task=moment_task),
+            "series": _compiled(_series, parallel, "_point_series", _series_task=series_task),
+            "task_moments": _compiled(_task_moments, parallel, "_point_task_moments", _moment_task=moment_task),
+            "causal_series": _compiled(_causal_series, parallel, "_point_causal_series",
+                                       _causal_series_task=causal_task)}
+
+
+_point_harmonics = njit(cache=True, fastmath=False, error_model="numpy")(_point_harmonics)  # 1 / 0 is inf
+_store_tangent = njit(cache=True, fastmath=False)(_store_tangent)
+COMPILED = {(parallel, points): _passes(parallel, points) for parallel in (False, True) for points in (False, True)}
 
 
 def _broadcast(values, shape: tuple, dtype=np.float64) -> np.ndarray:
@@ -382,49 +425,46 @@ def _broadcast(values, shape: tuple, dtype=np.float64) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=dtype), shape))
 
 
-def moments(theta: np.ndarray, count, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(Re m_k, Im m_k), k = 1..count, each (systems, max count), of float64 angles theta (systems, n), C order;
-    `count` one number, or one per system (the entries beyond a system's count are 0)."""
-    counts = _broadcast(count, theta.shape[:1], np.int64)
-    re, im = np.empty((theta.shape[0], int(counts.max()))), np.empty((theta.shape[0], int(counts.max())))
-    COMPILED[parallel]["moments"](theta, counts, re, im)
+def moments(tokens: np.ndarray, count, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(Re m_k, Im m_k), k = 1..count, each (systems, max count), of float64 tokens in C order: angles theta
+    (systems, n), or points (systems, n, 2) of the plane (their directions; no angle computed); `count` one number,
+    or one per system (the entries beyond a system's count are 0)."""
+    counts = _broadcast(count, tokens.shape[:1], np.int64)
+    re, im = np.empty((tokens.shape[0], int(counts.max()))), np.empty((tokens.shape[0], int(counts.max())))
+    COMPILED[parallel, tokens.ndim == 3]["moments"](tokens, counts, re, im)
     return re, im
 
 
-def point_moments(points: np.ndarray, count: int, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """`moments` of tokens given as float64 points of the circle, (systems, 2, n) in C order: the harmonics
-    start from the coordinates (cos theta_j, sin theta_j) themselves, with no angle computed."""
-    re, im = np.empty((points.shape[0], count)), np.empty((points.shape[0], count))
-    COMPILED[parallel]["point_moments"](points, np.full(points.shape[0], count, dtype=np.int64), re, im)
-    return re, im
-
-
-def task_sums(theta: np.ndarray, counts: np.ndarray, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def task_sums(tokens: np.ndarray, counts: np.ndarray, parallel: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(Re, Im) of sum_j e^{ik theta_j} over the tokens of each task (systems * tasks, max count) of float64
-    angles theta (systems, n), C order, `counts` (systems,) int64: the moments pass of the causal velocity."""
-    shape = (theta.shape[0] * ((theta.shape[1] + TASK - 1) // TASK), int(counts.max()))
+    tokens (angles (systems, n) or points (systems, n, 2)), C order, `counts` (systems,) int64: the moments pass of
+    the causal velocity."""
+    shape = (tokens.shape[0] * ((tokens.shape[1] + TASK - 1) // TASK), int(counts.max()))
     sums_re, sums_im = np.zeros(shape), np.zeros(shape)
-    COMPILED[parallel]["task_moments"](theta, counts, sums_re, sums_im)
+    COMPILED[parallel, tokens.ndim == 3]["task_moments"](tokens, counts, sums_re, sums_im)
     return sums_re, sums_im
 
 
-def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0, scale, theta: np.ndarray, out: np.ndarray,
-             parallel: bool = False, moments_of_theta: tuple[np.ndarray, np.ndarray] | None = None,
+def velocity(kind: str, a: np.ndarray, b: np.ndarray, i0, scale, tokens: np.ndarray, out: np.ndarray,
+             parallel: bool = False, moments_of_tokens: tuple[np.ndarray, np.ndarray] | None = None,
              counts=None, causal: bool = False) -> np.ndarray:
-    """dtheta/dt (module docstring) into `out` for float64 angles theta (systems, n) of independent systems
-    (C order), each with its own moments; (a, b, i0) from `bessel_coefficients`, scale = e^beta (USA).
-    Shared by all systems, or one per system: a, b (M,) or (systems, M) (zero beyond a system's count),
-    i0 and scale numbers or (systems,), counts (the modes of each system; default M) a number or (systems,).
-    `moments_of_theta`: (Re m_k, Im m_k) of theta, k = 1..count at least, if the caller has them.
-    `causal`: the prefix moments of causal attention (module docstring; `moments_of_theta` is not used)."""
-    systems, modes = theta.shape[:1], (theta.shape[0], np.shape(a)[-1])
+    """The velocity (module docstring) into `out` for float64 tokens of independent systems (C order), each with
+    its own moments: angles theta (systems, n) give dtheta/dt (systems, n); points (systems, n, 2) of the plane
+    give dtheta/dt (-sin theta, cos theta) (systems, n, 2), theta the angle of their direction.
+    (a, b, i0) from `bessel_coefficients`, scale = e^beta (USA). Shared by all systems, or one per system:
+    a, b (M,) or (systems, M) (zero beyond a system's count), i0 and scale numbers or (systems,), counts (the modes
+    of each system; default M) a number or (systems,).
+    `moments_of_tokens`: (Re m_k, Im m_k) of the tokens, k = 1..count at least, if the caller has them.
+    `causal`: the prefix moments of causal attention (module docstring; `moments_of_tokens` is not used)."""
+    systems, modes = tokens.shape[:1], (tokens.shape[0], np.shape(a)[-1])
     a, b = _broadcast(a, modes), _broadcast(b, modes)
     counts = _broadcast(modes[1] if counts is None else counts, systems, np.int64)
+    passes = COMPILED[parallel, tokens.ndim == 3]
     if causal:
-        COMPILED[parallel]["causal_series"](theta, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
-                                            kind == "sa", *task_sums(theta, counts, parallel), out)
+        passes["causal_series"](tokens, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
+                                kind == "sa", *task_sums(tokens, counts, parallel), out)
         return out
-    re, im = moments(theta, counts, parallel) if moments_of_theta is None else moments_of_theta
-    COMPILED[parallel]["series"](theta, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts,
-                                 kind == "sa", re, im, out)
+    re, im = moments(tokens, counts, parallel) if moments_of_tokens is None else moments_of_tokens
+    passes["series"](tokens, a, b, _broadcast(i0, systems), _broadcast(scale, systems), counts, kind == "sa", re, im,
+                     out)
     return out

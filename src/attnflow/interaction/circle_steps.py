@@ -78,7 +78,7 @@ def _compiled(function, parallel: bool, causal: bool, **bound):
 
 
 def _variants(parallel: bool, causal: bool) -> dict:
-    kernel = circle_kernel.COMPILED[parallel]
+    kernel = circle_kernel.COMPILED[parallel, False]
     passes = ({"moments": kernel["task_moments"], "series": kernel["causal_series"]} if causal
               else {"moments": kernel["moments"], "series": kernel["series"]})
     rate = _compiled(_rate, parallel, causal, **passes)
