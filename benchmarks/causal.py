@@ -9,7 +9,8 @@ the masked and the unmasked call in turn):
    triangle is computed and zeroed (a small system's cost is its operation count).
 2. The circle engine (af.velocity, SA, beta = 5, the Numba kernel): causal against unmasked over n, and the
    time per token, which stays flat if the cost is O(n M).
-The load average at the start is printed.
+Each is measured on the machine as it is and with the busy load of `load.py` (one busy loop per core), in the same
+run. The load average at the start is printed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import timeit
 
+import load
 import numpy as np
 import torch
 
@@ -38,45 +40,54 @@ def side_by_side(calls, repeats: int) -> list[float]:
     return [float(t) for t in np.median(times, axis=0)]
 
 
-def dense_rows():
+def dense_cases():
+    """((n, kind, path), (the unmasked and the causal call)) of the dense engine."""
     for n, whole in DENSE_SIZES:
         x = sphere.uniform(n, 3, torch.Generator().manual_seed(n))
-        repeats = 30 if whole else 9
         rows = n // dense.CAUSAL_BLOCKS * n * 8  # unmasked too in row blocks: the same blocks with and without mask
         for kind in ("sa", "usa"):
-            budgets = (dense.DEFAULT_MEMORY_BUDGET,) if whole else (rows, SMALL_BUDGET)
-            for budget in budgets:
-                full, masked = side_by_side([lambda causal=causal: dense.attention(
-                    kind, 5.0, x, memory_budget=budget, causal=causal) for causal in (False, True)], repeats)
+            for budget in (dense.DEFAULT_MEMORY_BUDGET,) if whole else (rows, SMALL_BUDGET):
                 path = "whole system" if whole else f"row blocks, {budget / 2**20:.3g} MiB budget"
-                yield (f"| {n} | {kind.upper()} | {path} | {full * 1e3:.2f} ms | {masked * 1e3:.2f} ms | "
-                       f"{masked / full:.2f} |")
+                yield (n, kind.upper(), path), [lambda causal=causal, kind=kind, budget=budget, x=x: dense.attention(
+                    kind, 5.0, x, memory_budget=budget, causal=causal) for causal in (False, True)]
 
 
-def circle_rows():
+def circle_cases():
+    """(n, (the unmasked and the causal af.velocity)) of the circle engine."""
     for n in CIRCLE_SIZES:
         x = af.init.uniform(n, 2, seed=0)
-        repeats = 20 if n <= 10_000 else 5
-        full, masked = side_by_side([lambda mask=mask: af.velocity(af.Model("sa", 5.0, 2, mask=mask), x)
-                                     for mask in ("none", "causal")], repeats)
-        yield (f"| {n} | {full * 1e3:.3f} ms | {masked * 1e3:.3f} ms | {masked / full:.2f} | "
-               f"{full / n * 1e9:.0f} ns | {masked / n * 1e9:.0f} ns |")
+        yield n, [lambda mask=mask, x=x: af.velocity(af.Model("sa", 5.0, 2, mask=mask), x) for mask in ("none", "causal")]
+
+
+def measure() -> dict:
+    """Median seconds (unmasked, causal) of every case."""
+    dense_times = {key: side_by_side(calls, 30 if key[2] == "whole system" else 9) for key, calls in dense_cases()}
+    circle_times = {n: side_by_side(calls, 20 if n <= 10_000 else 5) for n, calls in circle_cases()}
+    return {"dense": dense_times, "circle": circle_times}
 
 
 def main():
     print(f"_Load average at start {os.getloadavg()[0]:.2f}; torch {torch.get_num_threads()} threads. "
-          "Command: `python benchmarks/causal.py`._\n")
+          f"Command: `python benchmarks/causal.py`. Quiet: the machine as it is; {load.DESCRIPTION}._\n")
+    quiet, busy = load.quiet_and_busy(measure)
     print(f"### Dense engine: causal mask against the unmasked engine at the same n (d = 3, beta = 5, float64; "
           f"at least {dense.CAUSAL_BLOCKS} row blocks, expected ratio {0.5 + 0.5 / dense.CAUSAL_BLOCKS:.2f})\n")
-    print("| n | kind | path | unmasked | causal | causal / unmasked |")
-    print("|---|---|---|---|---|---|")
-    for line in dense_rows():
-        print(line, flush=True)
+    print("| n | kind | path | unmasked, quiet | causal, quiet | causal / unmasked, quiet | unmasked, busy | "
+          "causal, busy | causal / unmasked, busy |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (n, kind, path), (full, masked) in quiet["dense"].items():
+        busy_full, busy_masked = busy["dense"][n, kind, path]
+        print(f"| {n} | {kind} | {path} | {full * 1e3:.2f} ms | {masked * 1e3:.2f} ms | {masked / full:.2f} | "
+              f"{busy_full * 1e3:.2f} ms | {busy_masked * 1e3:.2f} ms | {busy_masked / busy_full:.2f} |")
     print("\n### Circle engine: af.velocity, SA, beta = 5 (M = 26 modes), Numba kernel, over n\n")
-    print("| n | unmasked | causal | causal / unmasked | unmasked per token | causal per token |")
-    print("|---|---|---|---|---|---|")
-    for line in circle_rows():
-        print(line, flush=True)
+    print("| n | unmasked, quiet | causal, quiet | causal / unmasked, quiet | unmasked per token, quiet | "
+          "causal per token, quiet | unmasked, busy | causal, busy | causal / unmasked, busy |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, (full, masked) in quiet["circle"].items():
+        busy_full, busy_masked = busy["circle"][n]
+        print(f"| {n} | {full * 1e3:.3f} ms | {masked * 1e3:.3f} ms | {masked / full:.2f} | {full / n * 1e9:.0f} ns | "
+              f"{masked / n * 1e9:.0f} ns | {busy_full * 1e3:.3f} ms | {busy_masked * 1e3:.3f} ms | "
+              f"{busy_masked / busy_full:.2f} |")
 
 
 if __name__ == "__main__":
