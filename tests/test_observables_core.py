@@ -44,3 +44,43 @@ def test_fourier_modes_and_order_parameter():
     modes = af.observables.fourier_modes(x, 3)
     assert np.allclose(modes, [np.exp(-1j * k * theta).mean() for k in (1, 2, 3)], atol=1e-15)
     assert af.observables.order_parameter(x) == pytest.approx(abs(np.exp(1j * theta).mean()))
+
+
+def test_the_modes_of_the_last_tokens_are_reused_only_while_they_are_unchanged(monkeypatch):
+    """fourier_modes keeps the moments of the last tensor asked for (observables of one observation time share one
+    kernel pass): a tensor changed in place, or another tensor, is computed afresh; a count beyond the kept one too."""
+    import torch
+    from attnflow.interaction import circle
+
+    calls = []
+    original = circle.point_moments
+    monkeypatch.setattr(circle, "point_moments", lambda x, count: calls.append(count) or original(x, count))
+    x = torch.as_tensor(af.init.uniform(500, 2, seed=3))
+
+    def pairwise(tokens, kmax):
+        theta = np.arctan2(tokens[:, 1].numpy(), tokens[:, 0].numpy())
+        return np.exp(-1j * np.arange(1, kmax + 1)[:, None] * theta).mean(1)
+
+    np.testing.assert_allclose(af.observables.fourier_modes(x, 12), pairwise(x, 12), atol=1e-14)
+    np.testing.assert_allclose(af.observables.fourier_modes(x, 5), pairwise(x, 5), atol=1e-14)
+    assert calls == [12]
+    x[:250] = x[:250].flip(1)  # in place: the version counter moves
+    np.testing.assert_allclose(af.observables.fourier_modes(x, 5), pairwise(x, 5), atol=1e-14)
+    np.testing.assert_allclose(af.observables.fourier_modes(x.clone(), 5), pairwise(x, 5), atol=1e-14)
+    np.testing.assert_allclose(af.observables.fourier_modes(x, 20), pairwise(x, 20), atol=1e-14)
+    assert calls == [12, 5, 5, 20]
+
+
+def test_the_default_modes_and_energy_on_the_circle_read_one_kernel_pass(monkeypatch):
+    import torch
+    from attnflow import observe
+    from attnflow.interaction import circle
+
+    calls = []
+    original = circle.point_moments
+    monkeypatch.setattr(circle, "point_moments", lambda x, count: calls.append(count) or original(x, count))
+    x = torch.as_tensor(af.init.uniform(300, 2, seed=4))
+    values = observe.evaluate(observe.default_set(["modes", "energy"], 5.0, 4), 0.0, x)
+    assert len(calls) == 1
+    np.testing.assert_allclose(values["mode_amplitude"], af.observables.mode_amplitudes(x.clone(), 4), rtol=1e-14)
+    assert values["energy"] == pytest.approx(af.observables.energy(x.clone(), 5.0), rel=1e-14)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 
 import numpy as np
 import torch
@@ -34,9 +35,32 @@ def _tokens(x) -> torch.Tensor:
     return tensor
 
 
+class _LastModes:
+    """The Fourier modes of the last tokens asked for (that very tensor, unchanged since: same version counter), so
+    that the observables of one observation time read one pass of the kernel (`observe.default_set`)."""
+
+    def __init__(self):
+        self.tokens, self.version, self.modes = None, None, np.zeros(0, dtype=complex)
+
+    def get(self, tokens: torch.Tensor, kmax: int) -> np.ndarray:
+        known = self.tokens is not None and self.tokens() is tokens and self.version == tokens._version
+        if not known or len(self.modes) < kmax:
+            self.modes = np.conj(circle.point_moments(tokens, kmax))  # mu_k = conj(m_k): the engine's moments
+            self.tokens, self.version = weakref.ref(tokens), tokens._version
+        return self.modes[:kmax]
+
+
+_last_modes = _LastModes()
+
+
 def fourier_modes(x, kmax: int) -> np.ndarray:
     """mu_k = (1/n) sum_j e^{-i k theta_j}, k = 1..kmax, for (n, 2) tokens on the circle."""
-    return np.conj(circle.point_moments(_tokens(x), kmax))  # mu_k = conj(m_k): the engine's moments
+    return _last_modes.get(_tokens(x), kmax).copy()
+
+
+def energy_modes(beta: float) -> int:
+    """The number of Fourier modes `energy` reads on the circle at `beta` (its Bessel series)."""
+    return len(bessel_coefficients(float(beta))[1])
 
 
 def gegenbauer_sequence(dim: int, t: torch.Tensor):
@@ -138,7 +162,7 @@ def energy(x, beta: float, scaled: bool = False) -> float:
     shift = 0.0 if scaled else beta  # e^beta applied in logarithms: e^709 * n^2 would overflow first
     if tokens.shape[1] == 2:
         _, b, i0 = bessel_coefficients(float(beta))
-        power = np.abs(fourier_modes(tokens, len(b))) ** 2
+        power = np.abs(fourier_modes(tokens, energy_modes(beta))) ** 2
         return _exp_checked(shift + math.log(i0 + float(np.dot(b, power))) - math.log(2 * beta), beta)
     n = tokens.shape[0]
     with threads.torch_threads(1 if tokens.device.type == "cpu" else None):  # cache-sized blocks: one thread

@@ -38,8 +38,11 @@ class Observable:
 def default_set(names, beta: float, kmax: int) -> dict[str, Observable]:
     """The default observables `names` (a subset of DEFAULTS) under their variable names."""
     energy_name = "energy" if beta <= obs.MAX_EXP else "energy_scaled"
+    # On the circle the modes observable asks for the energy's Fourier modes too: both read one kernel pass.
+    circle_kmax = max(kmax, obs.energy_modes(beta)) if "energy" in names and beta > 0 else kmax
     table = {
-        "modes": ("mode_amplitude", Observable(lambda t, x: obs.mode_amplitudes(x, kmax), ("mode",))),
+        "modes": ("mode_amplitude", Observable(lambda t, x: obs.mode_amplitudes(x, circle_kmax if x.shape[-1] == 2
+                                                                                 else kmax)[:kmax], ("mode",))),
         "energy": (energy_name, Observable(lambda t, x: obs.energy(x, beta, scaled=energy_name == "energy_scaled"))),
         "order_parameter": ("order_parameter", Observable(lambda t, x: obs.order_parameter(x))),
     }
