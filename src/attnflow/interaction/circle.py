@@ -19,6 +19,7 @@ and its padded coefficients change the order of its sums).
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -65,11 +66,11 @@ def _systems(theta: torch.Tensor) -> torch.Tensor:
 
 def series_coefficients(kind: str, beta, systems: int):
     """(a, b, i0, scale, counts) of the series (module docstring; scale = e^beta for USA, 1 for SA, whose
-    factors e^{-beta} cancel): those of `bessel_coefficients` for a shared beta (a float), else (beta of
-    `system_betas`, one per system) one row per system, zero beyond its count of modes."""
+    factors e^{-beta} cancel), one row per system as the kernel reads them (C order: a, b (systems, M), zero beyond
+    a system's count of modes; i0, scale, counts (systems,)): those of `bessel_coefficients` at a shared beta (a
+    float; kept for the next call, not to be changed), or at beta of `system_betas`, one per system."""
     if isinstance(beta, float):
-        a, b, i0 = bessel_coefficients(beta)
-        return a, b, i0, float(np.exp(beta)) if kind == "usa" else 1.0, len(a)
+        return _shared_series_coefficients(kind, beta, systems)
     values, system_value = np.unique(beta, return_inverse=True)
     table = [bessel_coefficients(float(value)) for value in values]
     counts = np.array([len(a) for a, _, _ in table])
@@ -79,6 +80,16 @@ def series_coefficients(kind: str, beta, systems: int):
     i0 = np.array([i0 for _, _, i0 in table])
     scale = np.array([float(np.exp(value)) if kind == "usa" else 1.0 for value in values])
     return a[system_value], b[system_value], i0[system_value], scale[system_value], counts[system_value]
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_series_coefficients(kind: str, beta: float, systems: int):
+    """`series_coefficients` at one beta shared by `systems` systems (a hot path: kept)."""
+    a, b, i0 = bessel_coefficients(beta)
+    rows = (systems, len(a))
+    return (np.ascontiguousarray(np.broadcast_to(a, rows)), np.ascontiguousarray(np.broadcast_to(b, rows)),
+            np.full(systems, i0), np.full(systems, float(np.exp(beta)) if kind == "usa" else 1.0),
+            np.full(systems, len(a), dtype=np.int64))
 
 
 def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:
@@ -98,7 +109,7 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False)
                                                                      else None), batch.shape[0])
     angles = batch.detach().to(torch.float64).contiguous()
     omega = torch.empty_like(angles)
-    work = angles.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))
+    work = angles.shape[1] * int(counts.sum())
     with threads.kernel_threads(work, "circle velocity") as count:
         circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts,
                                causal=causal)
@@ -120,7 +131,7 @@ def tangent_velocity(kind: str, beta, x: torch.Tensor, causal: bool = False) -> 
                                                   batch.shape[0])
     points = batch.detach().to(torch.float64).contiguous()
     velocity = torch.empty_like(points)
-    work = points.shape[1] * int(np.sum(np.broadcast_to(counts, batch.shape[:1])))
+    work = points.shape[1] * int(counts.sum())
     with threads.kernel_threads(work, "circle velocity") as count:
         circle_kernel.velocity(kind, a, b, i0, scale, points.numpy(), velocity.numpy(), count > 1, counts=counts,
                                causal=causal)

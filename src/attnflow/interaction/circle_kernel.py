@@ -421,7 +421,13 @@ COMPILED = {(parallel, points): _passes(parallel, points) for parallel in (False
 
 
 def _broadcast(values, shape: tuple, dtype=np.float64) -> np.ndarray:
-    """`values` (shared by all systems, or one row per system) broadcast to `shape`, in C order."""
+    """`values` (shared by all systems, or one row per system) broadcast to `shape`, in C order (as they are where
+    they already are so: a hot path)."""
+    if isinstance(values, np.ndarray) and values.shape == shape and values.dtype == dtype and \
+            values.flags.c_contiguous:
+        return values
+    if not isinstance(values, np.ndarray) and len(shape) == 1:
+        return np.full(shape, values, dtype=dtype)
     return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=dtype), shape))
 
 

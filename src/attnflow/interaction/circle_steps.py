@@ -96,11 +96,7 @@ def advance(kind: str, beta, theta: torch.Tensor, steps: np.ndarray, method: str
     a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2
                                                                      else None), batch.shape[0])
     systems, n = batch.shape
-    counts = np.ascontiguousarray(np.broadcast_to(np.asarray(counts, dtype=np.int64), (systems,)))
-    modes = (systems, np.shape(a)[-1])
-    a, b = (np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), modes)) for c in (a, b))
-    i0, scale = (np.ascontiguousarray(np.broadcast_to(np.asarray(c, dtype=np.float64), (systems,)))
-                 for c in (i0, scale))
+    modes = a.shape
     angles = batch.detach().clone().contiguous().numpy()
     tasks = (n + circle_kernel.TASK - 1) // circle_kernel.TASK
     re, im = (np.zeros((systems * tasks, modes[1])) for _ in range(2)) if causal else (np.empty(modes), np.empty(modes))
