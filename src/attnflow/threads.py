@@ -9,7 +9,8 @@ per circle velocity made one evaluation 11x slower with two threads than with on
 * otherwise the count is chosen by measurement, per calling thread: the kernel runs on one thread and then
   on `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are
   spent: one long call, such as a compiled block of time steps, is a window by itself); the faster per unit
-  of work is kept for the next EXPLOIT * WINDOW calls, a span that doubles (up to MAX_BACKOFF times) each
+  of work is kept for the next EXPLOIT * WINDOW calls (the first call of each choice, which may load compiled code
+  or start a thread pool, is not counted), a span that doubles (up to MAX_BACKOFF times) each
   time the same choice wins again, then both are measured again. The calls on a kept parallel choice are
   timed too: once they cost more than one thread did, one thread is kept for the rest of the span. A machine
   that becomes busy (or quiet) is followed, and the default is never slower than one thread by more than the
@@ -66,6 +67,8 @@ class _Tuner:
         self.left = 0  # calls left on the faster choice before the next measurement
         self.winner, self.backoff = None, 1
         self.kept = [0.0, 0]  # seconds and work of the calls on the kept parallel choice in this span
+        self.warm = set()  # the choices called at least once: a first call (compiled code loaded, a thread pool
+        # started: 12 ms against 0.6 ms for a block of two circle steps) is not a measurement
 
     def choose(self, parallel: int) -> tuple[int, bool]:
         """(count, measuring) for the next call."""
@@ -78,7 +81,11 @@ class _Tuner:
 
     def record(self, count: int, work: int, seconds: float) -> None:
         """Add a measuring call; at the end of its window, the window's cost becomes `count`'s cost, and after
-        the parallel window the faster choice is kept (for longer each time it wins again)."""
+        the parallel window the faster choice is kept (for longer each time it wins again). A choice's first call
+        is not counted."""
+        if count not in self.warm:
+            self.warm.add(count)
+            return
         self.window = [self.window[0] + seconds, self.window[1] + work, self.window[2] + 1]
         if self.window[2] < WINDOW and self.window[0] < WINDOW_SECONDS:
             return
