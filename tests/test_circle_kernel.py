@@ -299,3 +299,12 @@ def test_the_kernel_on_points_batched_equals_each_system_alone_bitwise():
 def test_a_token_at_the_origin_has_no_direction():
     x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
     assert not torch.isfinite(circle.tangent_velocity("usa", 1.0, x)).all()
+
+
+@pytest.mark.parametrize("beta", [5.0, np.array([1.0, 5.0, 5.0])])
+def test_series_coefficients_are_one_writable_row_per_system(beta):
+    """Kernel-ready (C order, one row per system); writable, or Numba compiles a read-only variant and torch warns."""
+    a, b, i0, scale, counts = circle.series_coefficients("usa", beta, 3)
+    for array, shape in ((a, (3, a.shape[1])), (b, (3, a.shape[1])), (i0, (3,)), (scale, (3,)), (counts, (3,))):
+        assert array.shape == shape and array.flags.c_contiguous and array.flags.writeable
+    assert counts.dtype == np.int64 and np.all(scale == np.exp(np.broadcast_to(beta, (3,))))

@@ -86,10 +86,8 @@ def series_coefficients(kind: str, beta, systems: int):
 def _shared_series_coefficients(kind: str, beta: float, systems: int):
     """`series_coefficients` at one beta shared by `systems` systems (a hot path: kept)."""
     a, b, i0 = bessel_coefficients(beta)
-    rows = (systems, len(a))
-    return (np.ascontiguousarray(np.broadcast_to(a, rows)), np.ascontiguousarray(np.broadcast_to(b, rows)),
-            np.full(systems, i0), np.full(systems, float(np.exp(beta)) if kind == "usa" else 1.0),
-            np.full(systems, len(a), dtype=np.int64))
+    return (np.repeat(a[None], systems, axis=0), np.repeat(b[None], systems, axis=0), np.full(systems, i0),
+            np.full(systems, float(np.exp(beta)) if kind == "usa" else 1.0), np.full(systems, len(a), dtype=np.int64))
 
 
 def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:
