@@ -91,7 +91,7 @@ def test_cli_exits_2_with_one_line(args, name):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_all_finite_agrees_with_an_elementwise_check(dtype):
     """_array.all_finite (a finite sum, else max |t|) = torch.isfinite(t).all() on tensors with NaN, +-inf, both,
-    none, empty, and huge finite values whose sum overflows."""
+    none, empty, and huge finite values whose sum overflows; small, and large enough to be summed by NumPy."""
     from attnflow._array import all_finite
 
     big = torch.finfo(dtype).max
@@ -100,6 +100,8 @@ def test_all_finite_agrees_with_an_elementwise_check(dtype):
     for values in cases:
         tensor = torch.tensor(values, dtype=dtype)
         assert all_finite(tensor) == bool(torch.isfinite(tensor).all()), values
+        large = torch.cat([torch.zeros(2**15, dtype=dtype), tensor])  # summed by NumPy (PyTorch's parallel size)
+        assert all_finite(large) == bool(torch.isfinite(large).all()), values
     random = torch.randn(50, 3, dtype=dtype)
     random[7, 1] = float("nan")
     assert not all_finite(random)

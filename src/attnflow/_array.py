@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .errors import AttnflowError, ParameterError
+from .threads import TORCH_OPERATION_GRAIN
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -16,11 +17,13 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 def all_finite(tensor: torch.Tensor) -> bool:
     """No NaN and no infinity in `tensor`. A finite sum proves it in one reduction (NaN and infinities propagate
     through a sum), a small system's hot path (benchmarks/small.py); a sum that overflows falls back to
-    max |t| (amax propagates NaN). CPU float32/float64 tensors are summed by NumPy, on one thread: a reduction in
-    PyTorch's threads waited up to ~20 ms for a descheduled thread on a busy machine (benchmarks/particles.py)."""
+    max |t| (amax propagates NaN). CPU float32/float64 tensors large enough for PyTorch to sum them in parallel are
+    summed by NumPy, on one thread: PyTorch's reduction waited up to ~20 ms for a descheduled thread on a busy
+    machine (benchmarks/particles.py)."""
     if tensor.numel() == 0:
         return True
-    if tensor.device.type == "cpu" and tensor.dtype in (torch.float64, torch.float32):
+    if tensor.device.type == "cpu" and tensor.dtype in (torch.float64, torch.float32) and \
+            tensor.numel() >= TORCH_OPERATION_GRAIN:
         values = tensor.detach().numpy()
         return math.isfinite(float(values.sum())) or bool(np.isfinite(values).all())
     return math.isfinite(float(tensor.sum())) or math.isfinite(float(tensor.abs().amax()))
