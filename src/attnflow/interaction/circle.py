@@ -102,17 +102,7 @@ def angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False)
     a gradient: neither path differentiates, and that one says so)."""
     if theta.device.type != "cpu" or theta.requires_grad:
         return torch_angular_velocity(kind, beta, theta, causal)
-    batch = _systems(theta)
-    a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, theta.shape[0] if theta.ndim == 2
-                                                                     else None), batch.shape[0])
-    angles = batch.detach().to(torch.float64).contiguous()
-    omega = torch.empty_like(angles)
-    work = angles.shape[1] * int(counts.sum())
-    with threads.kernel_threads(work, "circle velocity") as count:
-        circle_kernel.velocity(kind, a, b, i0, scale, angles.numpy(), omega.numpy(), count > 1, counts=counts,
-                               causal=causal)
-    omega = omega.to(theta.dtype)
-    return omega if theta.ndim == 2 else omega[0]
+    return _kernel_velocity(kind, beta, _systems(theta), theta.ndim == 2, causal)
 
 
 def tangent_velocity(kind: str, beta, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
@@ -124,17 +114,21 @@ def tangent_velocity(kind: str, beta, x: torch.Tensor, causal: bool = False) -> 
         theta = sphere.angles(x)
         omega = angular_velocity(kind, beta, theta, causal)
         return omega[..., None] * torch.stack((-torch.sin(theta), torch.cos(theta)), dim=-1)
-    batch = x if x.ndim == 3 else x[None]
-    a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, x.shape[0] if x.ndim == 3 else None),
+    return _kernel_velocity(kind, beta, x if x.ndim == 3 else x[None], x.ndim == 3, causal)
+
+
+def _kernel_velocity(kind: str, beta, batch: torch.Tensor, batched: bool, causal: bool) -> torch.Tensor:
+    """`circle_kernel.velocity` of a batch of CPU tokens (angles (B, n) or points (B, n, 2)), computed in float64
+    on `threads.kernel_threads` threads and returned in their dtype; the first system alone unless `batched`."""
+    a, b, i0, scale, counts = series_coefficients(kind, system_betas(beta, batch.shape[0] if batched else None),
                                                   batch.shape[0])
-    points = batch.detach().to(torch.float64).contiguous()
-    velocity = torch.empty_like(points)
-    work = points.shape[1] * int(counts.sum())
-    with threads.kernel_threads(work, "circle velocity") as count:
-        circle_kernel.velocity(kind, a, b, i0, scale, points.numpy(), velocity.numpy(), count > 1, counts=counts,
+    tokens = batch.detach().to(torch.float64).contiguous()
+    velocity = torch.empty_like(tokens)
+    with threads.kernel_threads(tokens.shape[1] * int(counts.sum()), "circle velocity") as count:
+        circle_kernel.velocity(kind, a, b, i0, scale, tokens.numpy(), velocity.numpy(), count > 1, counts=counts,
                                causal=causal)
-    velocity = velocity.to(x.dtype)
-    return velocity if x.ndim == 3 else velocity[0]
+    velocity = velocity.to(batch.dtype)
+    return velocity if batched else velocity[0]
 
 
 def torch_angular_velocity(kind: str, beta, theta: torch.Tensor, causal: bool = False) -> torch.Tensor:

@@ -241,8 +241,8 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
         last = min(first + LANES, stop)
         _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, d0)
         k = 0
-        while k + SWEEP <= count:  # the modes SWEEP at a time, their harmonics in registers
-            if ratio:
+        while k + SWEEP <= count:  # the modes SWEEP at a time, their harmonics in registers; one loop per case (a
+            if ratio:  # test inside the loop kept LLVM from vectorising it: USA 0.29 -> 0.37 ms at n = 2e4)
                 for j in range(LANES):
                     c0, s0, x, y = c[j], s[j], cos1[j], sin1[j]
                     c1, s1 = _rotate(c0, s0, x, y)
