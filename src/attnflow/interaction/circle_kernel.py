@@ -48,7 +48,7 @@ from numba import njit, prange
 
 LANES = 64  # tokens whose harmonics advance together (SIMD over these)
 TASK = 1024  # tokens per task of the parallel loop (a multiple of LANES)
-SWEEP = 4  # modes per sweep over the lanes: their harmonics stay in registers, stored once per sweep
+SWEEP = 4  # modes per sweep over the lanes (the sweeps below are written out for four): stored once per sweep
 
 # pi/2 = PIO2_1 + PIO2_2 + PIO2_2T (fdlibm): PIO2_1, PIO2_2 have 33 significant bits, so q PIO2_1 and
 # q PIO2_2 are exact for |q| < 2^20.
@@ -403,20 +403,21 @@ def _passes(parallel: bool, points: bool) -> dict:
     if not points:
         return {"moments": _compiled(_moments, parallel), "series": _compiled(_series, parallel),
                 "task_moments": _compiled(_task_moments, parallel), "causal_series": _compiled(_causal_series, parallel)}
-    start = _compiled(_start_lanes, name="_point_start_lanes", _first_harmonics=_point_harmonics)
-    moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
-    series_task = _compiled(_series_task, name="_point_series_task", _start_lanes=start, _store=_store_tangent)
-    causal_task = _compiled(_causal_series_task, name="_point_causal_series_task", _start_lanes=start,
-                            _store=_store_tangent)
-    return {"moments": _compiled(_moments, parallel, "_point_moments", _moment_task=moment_task),
-            "series": _compiled(_series, parallel, "_point_series", _series_task=series_task),
-            "task_moments": _compiled(_task_moments, parallel, "_point_task_moments", _moment_task=moment_task),
+    return {"moments": _compiled(_moments, parallel, "_point_moments", _moment_task=_point_moment_task),
+            "series": _compiled(_series, parallel, "_point_series", _series_task=_point_series_task),
+            "task_moments": _compiled(_task_moments, parallel, "_point_task_moments", _moment_task=_point_moment_task),
             "causal_series": _compiled(_causal_series, parallel, "_point_causal_series",
-                                       _causal_series_task=causal_task)}
+                                       _causal_series_task=_point_causal_series_task)}
 
 
 _point_harmonics = njit(cache=True, fastmath=False, error_model="numpy")(_point_harmonics)  # 1 / 0 is inf
 _store_tangent = njit(cache=True, fastmath=False)(_store_tangent)
+_point_start_lanes = _compiled(_start_lanes, name="_point_start_lanes", _first_harmonics=_point_harmonics)
+_point_moment_task = _compiled(_moment_task, name="_point_moment_task", _first_harmonics=_point_harmonics)
+_point_series_task = _compiled(_series_task, name="_point_series_task", _start_lanes=_point_start_lanes,
+                               _store=_store_tangent)
+_point_causal_series_task = _compiled(_causal_series_task, name="_point_causal_series_task",
+                                      _start_lanes=_point_start_lanes, _store=_store_tangent)
 COMPILED = {(parallel, points): _passes(parallel, points) for parallel in (False, True) for points in (False, True)}
 
 
