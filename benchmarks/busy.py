@@ -8,7 +8,13 @@ means) of repeated runs:
 2. the kernel on 2 threads under each Numba threading layer (one subprocess per layer);
 3. the paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, `attnflow.simulate` whole, observables
    every 1e-3): as it is (compiled blocks of steps, `interaction/circle_steps.py`), on one thread, and on the
-   PyTorch path one step at a time over its first BASELINE_STEPS steps (scaled to 6000).
+   PyTorch path one step at a time over its first BASELINE_STEPS steps (scaled to 6000);
+4. the ceiling: what any program gets from this machine under the same load. A loop of pure arithmetic that
+   two threads split perfectly (`ceiling_work`, about CEILING_SECONDS of one thread's work per call: its threads
+   meet at the start and end of a call only), on one thread and on two, quiet and busy. Against two busy loops
+   the scheduler shares the cores among the runnable threads: one thread of ours gets about 2/3 of a core, two
+   get about one core between them. A run whose two threads are S times faster than one (quiet) is therefore at
+   least about S times slower busy than quiet on two threads (S ~ 1.8 for the paper run), and 1.5 S on one.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 import torch
 
@@ -36,6 +43,8 @@ BETA, N = 5.0, 20_000
 EVALUATION_SECONDS = 3.0  # each velocity variant is repeated for this long
 RUNS = 2  # paper runs per condition
 BASELINE_STEPS = 300
+CEILING_SECONDS = 0.05  # one thread's work per call of the ceiling loop, quiet
+CEILING_CALLS = 20
 
 
 @contextlib.contextmanager
@@ -138,6 +147,40 @@ def layer_timings(layer: str) -> dict[str, tuple[float, float]]:
     return json.loads(result.stdout.splitlines()[-1])
 
 
+@numba.njit(parallel=True, cache=True)
+def ceiling_work(x: np.ndarray, repeats: int) -> np.ndarray:
+    """Two equal shares of pure arithmetic (repeats sweeps of sin over x each), one per iteration of a parallel
+    loop: the threads meet only at its start and end."""
+    out = np.empty(2)
+    for share in numba.prange(2):
+        total = 0.0
+        for r in range(repeats):
+            for j in range(x.shape[0]):
+                total += math.sin(x[j] * r)
+        out[share] = total
+    return out
+
+
+def ceiling_repeats(x: np.ndarray) -> int:
+    """Sweeps per share for one thread's call of `ceiling_work` to take about CEILING_SECONDS (measured quiet)."""
+    ceiling_work(x, 1)  # compiled or loaded
+    numba.set_num_threads(1)
+    start = time.perf_counter()
+    ceiling_work(x, 10)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return max(1, round(CEILING_SECONDS / 2 / ((time.perf_counter() - start) / 20)))
+
+
+def ceiling_timings(x: np.ndarray, repeats: int) -> dict[int, tuple[float, float]]:
+    """(median, mean) time of one `ceiling_work` call on 1 and on 2 threads."""
+    times = {}
+    for count in (1, 2):
+        numba.set_num_threads(count)
+        times[count] = timings(lambda: ceiling_work(x, repeats))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return times
+
+
 def main() -> None:
     torch_default = torch.get_num_threads()
     background = os.getloadavg()[0]  # other jobs: "quiet" is only as quiet as the machine is
@@ -149,6 +192,11 @@ def main() -> None:
     quiet_runs = paper_runs()
     with busy():
         loaded_runs = paper_runs()
+    x = np.random.default_rng(0).random(10_000)
+    repeats = ceiling_repeats(x)
+    quiet_ceiling = ceiling_timings(x, repeats)
+    with busy():
+        loaded_ceiling = ceiling_timings(x, repeats)
     baseline = f"PyTorch path, {torch_default} threads (torch default)"
     print("## Quiet and busy machine (issue 12)\n")
     print(f"Busy: {load.DESCRIPTION}. Threading: "
@@ -175,7 +223,20 @@ def main() -> None:
                 else f" (median of {RUNS} whole runs)")
         print(f"| {name}{note} | {quiet_runs[name]:.2f} s | {loaded_runs[name]:.2f} s | "
               f"{loaded_runs[name] / quiet_runs[name]:.1f} |")
-    print()
+    scaling = quiet_ceiling[1][0] / quiet_ceiling[2][0]
+    print(f"\n### The ceiling: a perfectly parallel loop ({CEILING_SECONDS * 1e3:.0f} ms of one thread's work per call; "
+          "its threads meet at the start and end of each call only)\n")
+    print("| threads | quiet median (mean) | busy median (mean) | busy / quiet |\n|---|---|---|---|")
+    for count in (1, 2):
+        print(f"| {count} | {quiet_ceiling[count][0] * 1e3:.1f} ({quiet_ceiling[count][1] * 1e3:.1f}) ms | "
+              f"{loaded_ceiling[count][0] * 1e3:.1f} ({loaded_ceiling[count][1] * 1e3:.1f}) ms | "
+              f"{loaded_ceiling[count][0] / quiet_ceiling[count][0]:.2f} |")
+    print(f"\nQuiet, two threads run this loop {scaling:.2f}x faster than one; busy, the two together get "
+          f"{quiet_ceiling[1][0] / loaded_ceiling[2][0]:.2f} of a core (one thread's quiet time / their busy time) "
+          f"and one thread alone {quiet_ceiling[1][0] / loaded_ceiling[1][0]:.2f}. A run whose two threads are S "
+          "times faster than one, quiet, is then at least S / "
+          f"{quiet_ceiling[1][0] / loaded_ceiling[2][0]:.2f} times slower busy than quiet on two threads and S / "
+          f"{quiet_ceiling[1][0] / loaded_ceiling[1][0]:.2f} on one.\n")
 
 
 if __name__ == "__main__":
