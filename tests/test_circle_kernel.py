@@ -3,6 +3,7 @@ tensor path of the Fourier–Bessel series, the direct pairwise sum, libm's sine
 thread policy (threads.py)."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -260,6 +261,61 @@ def test_torch_threads_are_set_by_the_tuner_and_restored(monkeypatch):
         assert torch.get_num_threads() == before
     with threads.kernel_threads(threads.TORCH_GRAIN, "torch-test-3", library="torch") as count:
         assert count == 1 and torch.get_num_threads() == before
+
+
+@pytest.fixture
+def fresh_stall_guard(monkeypatch):
+    """A stall guard of three calls per span, fresh, with torch on two threads inside the test."""
+    monkeypatch.setattr(threads, "STALL_CALLS", 3)
+    monkeypatch.setattr(threads, "_stall_guard", threads._StallGuard())
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_stall_of_small_torch_work_moves_the_next_calls_to_one_thread(fresh_stall_guard):
+    """threads.torch_block on work too small for the tuner: torch's threads as they are until a call takes
+    STALL_SECONDS; the next STALL_CALLS calls on one thread, then torch's count again; a stall within a span of the
+    last one doubles the span. torch's count is restored after every call; work torch keeps on one thread anyway is
+    not guarded."""
+    def threads_inside(seconds=0.0, work=threads.TORCH_OPERATION_GRAIN + 1):
+        with threads.torch_block(work, "guard-test"):
+            time.sleep(seconds)
+            return torch.get_num_threads()
+
+    assert threads_inside() == 2
+    assert threads_inside(1.5 * threads.STALL_SECONDS) == 2  # the stalled call itself ran as it was
+    assert [threads_inside() for _ in range(4)] == [1, 1, 1, 2] and torch.get_num_threads() == 2
+    threads_inside(1.5 * threads.STALL_SECONDS)  # again, one call after the span: six calls now
+    assert [threads_inside() for _ in range(7)] == [1] * 6 + [2]
+    for _ in range(6):  # a span without stalls, then a stall: three calls again
+        threads_inside()
+    threads_inside(1.5 * threads.STALL_SECONDS)
+    assert [threads_inside() for _ in range(4)] == [1, 1, 1, 2]
+    threads_inside(1.5 * threads.STALL_SECONDS, work=threads.TORCH_OPERATION_GRAIN)
+    assert threads_inside(work=threads.TORCH_OPERATION_GRAIN) == 2 and threads_inside() == 2
+
+
+def test_dense_attention_of_a_small_system_is_guarded(fresh_stall_guard, monkeypatch):
+    """A 200-token system (40000 pairs: torch's exponentials go parallel, below the tuner's work) runs its products on
+    one thread while the guard holds a stall, and on torch's threads otherwise."""
+    from attnflow.interaction import dense
+
+    seen = []
+    original = torch.bmm
+
+    def recorded(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "bmm", recorded)
+    x = torch.randn(200, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = x / x.norm(dim=1, keepdim=True)
+    dense.attention("usa", 5.0, x)
+    threads._stall_guard.left = 1  # as after a stall
+    dense.attention("usa", 5.0, x)
+    assert seen == [2, 2, 1, 1] and torch.get_num_threads() == 2
 
 
 def plane_velocity(kind, beta, u, causal):

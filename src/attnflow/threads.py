@@ -19,6 +19,11 @@ per circle velocity made one evaluation 11x slower with two threads than with on
   parallel choice short (`probing`): on a busy machine one parallel call can take ten times one thread's.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
+PyTorch's intra-op threads follow the same tuner for blocks of tensor operations of at least 2 TORCH_GRAIN
+elements (`kernel_threads(library="torch")`, `torch_block`). Below that the tuner's measurements cost more than
+they save, and a stall guard watches instead (`_StallGuard`): after a call that took STALL_SECONDS, the next
+STALL_CALLS calls run on one thread.
+
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
 otherwise, with OMP_WAIT_POLICY=passive unless that is set: idle OpenMP workers then sleep instead of spinning.
 Measured on the 2-core machine (one circle velocity, n = 2e4, 2 threads; benchmarks/RESULTS.md, "busy"):
@@ -43,11 +48,13 @@ ENVIRONMENT = "ATTNFLOW_NUM_THREADS"
 GRAIN = 100_000  # token-modes per thread below which one thread is used
 TORCH_OPERATION_GRAIN = 2**15  # elements below which PyTorch runs an operation on one thread (at::internal::GRAIN_SIZE)
 TORCH_GRAIN = 2**17  # the same for a block of PyTorch operations, in its elements: below ~0.3 ms of work the
-# tuner costs more than it can save (n = 200, d = 3: 87 -> 114 µs per dense velocity), and torch keeps its threads
+# tuner costs more than it can save (n = 200, d = 3: 63 -> 75-89 µs per af.velocity), and the stall guard watches instead
 WINDOW = 16  # calls per measurement of one choice (at most)
 WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
 MAX_BACKOFF = 64  # the span on a choice that keeps winning doubles up to this factor
+STALL_SECONDS = 0.005  # a call of PyTorch work too small for the tuner that took this long waited for a thread
+STALL_CALLS = 1000  # calls on one thread after such a stall (doubling while stalls recur, up to MAX_BACKOFF times)
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -115,7 +122,10 @@ class _Tuners(threading.local):
         self.by_kernel = {}
 
     def get(self, kernel: str) -> _Tuner:
-        return self.by_kernel.setdefault(kernel, _Tuner())
+        tuner = self.by_kernel.get(kernel)  # (not setdefault: that would build a _Tuner at every call)
+        if tuner is None:
+            tuner = self.by_kernel[kernel] = _Tuner()
+        return tuner
 
 
 _tuners = _Tuners()
@@ -140,43 +150,109 @@ def requested() -> int | None:
     return min(int(value), numba.config.NUMBA_NUM_THREADS)
 
 
-@contextlib.contextmanager
-def kernel_threads(work: int, kernel: str, library: str = "numba", grain: int | None = None):
-    """Yield the number of threads for a call of the kernel named `kernel` on `work` units (token-modes; for
-    torch the elements of its largest arrays, GRAIN and TORCH_GRAIN per thread at least, or `grain`) and run the block
-    with `library`'s threads ("numba", or "torch": PyTorch's intra-op threads, restored after) set to it; the
-    call's wall time goes to that kernel's tuner (module docstring). torch: the parallel choice is at most
-    torch's thread count on entry, and a block too small for a parallel choice leaves torch as it is."""
-    import torch
+def kernel_threads(work: int, kernel: str, library: str = "numba", grain: int | None = None) -> "_KernelThreads":
+    """A context for one call of the kernel named `kernel` on `work` units (token-modes; for torch the elements of
+    its largest arrays, GRAIN and TORCH_GRAIN per thread at least, or `grain`): it yields the number of threads
+    and runs the block with `library`'s threads ("numba", or "torch": PyTorch's intra-op threads, restored
+    after) set to it; the call's wall time goes to that kernel's tuner (module docstring). torch: the parallel
+    choice is at most torch's thread count on entry, and a block too small for a parallel choice leaves torch
+    as it is."""
+    return _KernelThreads(work, kernel, library, grain)
 
-    fixed = requested()
-    pool = numba.config.NUMBA_NUM_THREADS if library == "numba" else torch.get_num_threads()
-    parallel = min(pool, max(1, work // (grain or (GRAIN if library == "numba" else TORCH_GRAIN))))
-    tuner = _tuners.get(kernel)
-    count, measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
-        tuner.choose(parallel)
-    locked = count > 1 and _region.acquire(blocking=False)
-    if count > 1 and not locked:  # another thread is inside a parallel region: this call runs serially
-        count, measuring = 1, False
-    previous = torch.get_num_threads() if library == "torch" and parallel > 1 else None
-    if previous == count:  # torch.set_num_threads restarts its pool even to the same count (~20 µs)
-        previous = None
-    try:
-        if count > 1 and library == "numba":
+
+class _KernelThreads:
+    """`kernel_threads`' context, a class rather than a generator: it wraps small calls (a circle velocity of
+    64 tokens takes ~30 µs, a dense one of 200 tokens ~40 µs), where a generator's context costs ~2 µs more."""
+
+    def __init__(self, work: int, kernel: str, library: str, grain: int | None):
+        self.work, self.kernel, self.library, self.grain = work, kernel, library, grain
+
+    def __enter__(self) -> int:
+        import torch
+
+        fixed = requested()
+        pool = numba.config.NUMBA_NUM_THREADS if self.library == "numba" else torch.get_num_threads()
+        parallel = min(pool, max(1, self.work // (self.grain or (GRAIN if self.library == "numba" else
+                                                                   TORCH_GRAIN))))
+        self.tuner = _tuners.get(self.kernel)
+        count, self.measuring = (fixed, False) if fixed is not None else (1, False) if parallel == 1 else \
+            self.tuner.choose(parallel)
+        self.locked = count > 1 and _region.acquire(blocking=False)
+        if count > 1 and not self.locked:  # another thread is inside a parallel region: this call runs serially
+            count, self.measuring = 1, False
+        self.tuned = self.measuring or (count > 1 and fixed is None)  # a measurement, or a kept parallel choice
+        self.previous = torch.get_num_threads() if self.library == "torch" and parallel > 1 else None
+        if self.previous == count:  # torch.set_num_threads restarts its pool even to the same count (~20 µs)
+            self.previous = None
+        if count > 1 and self.library == "numba":
             numba.set_num_threads(count)
-        if previous is not None:
+        if self.previous is not None:
             torch.set_num_threads(count)
-        start = time.perf_counter()
-        yield count
-        if measuring:
-            tuner.record(count, work, time.perf_counter() - start)
-        elif count > 1 and fixed is None:
-            tuner.watch(count, work, time.perf_counter() - start)
-    finally:
-        if previous is not None:
-            torch.set_num_threads(previous)
-        if locked:
-            _region.release()
+        self.count, self.start = count, time.perf_counter()
+        return count
+
+    def __exit__(self, kind, error, trace) -> bool:
+        try:
+            if kind is None and self.tuned:
+                (self.tuner.record if self.measuring else self.tuner.watch)(self.count, self.work,
+                                                                            time.perf_counter() - self.start)
+        finally:
+            if self.previous is not None:
+                import torch
+                torch.set_num_threads(self.previous)
+            if self.locked:
+                _region.release()
+        return False
+
+
+def torch_block(work: int, kernel: str):
+    """The context for a block of PyTorch CPU operations on `work` elements (its largest arrays) in the kernel named
+    `kernel`: the tuner (`kernel_threads`) from 2 TORCH_GRAIN elements, the stall guard (`_StallGuard`) where
+    torch would still run an operation on several threads (more than TORCH_OPERATION_GRAIN elements), else
+    nothing: torch runs it on one thread anyway."""
+    if work >= 2 * TORCH_GRAIN:
+        return kernel_threads(work, kernel, library="torch")
+    return _stall_guard if work > TORCH_OPERATION_GRAIN else contextlib.nullcontext()
+
+
+class _StallGuard(threading.local):
+    """torch's threads for PyTorch work too small for the tuner (below 2 TORCH_GRAIN elements its measurements cost
+    more than they save): as they are, until a call takes STALL_SECONDS; the next STALL_CALLS calls (from this
+    thread) then run on one thread, a span that doubles (up to MAX_BACKOFF times) while stalls recur within the
+    span after it. Measured on the 2-core machine with both cores kept busy by other processes: torch's two
+    threads took ~20 ms per dense velocity of 200 tokens (~70 µs otherwise), call after call for seconds, in one
+    of twelve runs of 2000 calls; the guard costs ~1 µs per call."""
+
+    def __init__(self):
+        self.left, self.span, self.clean = 0, STALL_CALLS, STALL_CALLS  # clean: calls without a stall since the last
+        self.previous, self.start = None, 0.0
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.previous = None
+        if self.left > 0:
+            self.left -= 1
+            self.previous = torch.get_num_threads()
+            if self.previous > 1:
+                torch.set_num_threads(1)
+        self.start = time.perf_counter()
+
+    def __exit__(self, kind, error, trace) -> bool:
+        seconds = time.perf_counter() - self.start
+        if self.previous is not None:
+            import torch
+            torch.set_num_threads(self.previous)
+        elif seconds >= STALL_SECONDS:
+            self.span = min(2 * self.span, MAX_BACKOFF * STALL_CALLS) if self.clean < self.span else STALL_CALLS
+            # (a stall within a span of the last one: a longer span)
+            self.left, self.clean = self.span, 0
+        else:
+            self.clean += 1
+        return False
+
+
+_stall_guard = _StallGuard()
 
 
 def describe() -> str:

@@ -102,9 +102,8 @@ def attention(kind: str, beta: float, x: torch.Tensor, Q=None, K=None, V=None,
     if fused:
         out = _fused_softmax_attention(beta, queries, keys, values, memory_budget, causal)
     else:
-        pairs = batch.shape[0] * n * n  # CPU: torch's threads by measurement where a parallel choice exists
-        tuned = x.device.type == "cpu" and pairs >= 2 * threads.TORCH_GRAIN
-        with threads.kernel_threads(pairs, "dense", library="torch") if tuned else contextlib.nullcontext():
+        pairs = batch.shape[0] * n * n  # CPU: torch's threads by measurement, or guarded against stalls
+        with threads.torch_block(pairs, "dense") if x.device.type == "cpu" else contextlib.nullcontext():
             out = _blocked_attention(kind, beta, queries, keys, values, Q is None and K is None, memory_budget,
                                      causal, unit)
     return out if x.ndim == 3 else out[0]
