@@ -275,25 +275,31 @@ def fresh_stall_guard(monkeypatch):
 
 
 def test_a_stall_of_small_torch_work_moves_the_next_calls_to_one_thread(fresh_stall_guard):
-    """threads.torch_block on work too small for the tuner: torch's threads as they are until a call takes
-    STALL_SECONDS; the next STALL_CALLS calls on one thread, then torch's count again; a stall within a span of the
-    last one doubles the span. torch's count is restored after every call; work torch keeps on one thread anyway is
-    not guarded."""
+    """threads.torch_block on work too small for the tuner: torch's threads as they are until STALLS calls in a row
+    take STALL_SECONDS (one slow call is not enough); the next STALL_CALLS calls on one thread, then torch's count
+    again; stalls within a span of calls after the last ones double the span, stalls after a clean span do not.
+    torch's count is restored after every call; work torch keeps on one thread anyway is not guarded."""
+
     def threads_inside(seconds=0.0, work=threads.TORCH_OPERATION_GRAIN + 1):
         with threads.torch_block(work, "guard-test"):
             time.sleep(seconds)
             return torch.get_num_threads()
 
+    def stalls(work=threads.TORCH_OPERATION_GRAIN + 1):
+        return [threads_inside(1.5 * threads.STALL_SECONDS, work) for _ in range(threads.STALLS)]
+
     assert threads_inside() == 2
-    assert threads_inside(1.5 * threads.STALL_SECONDS) == 2  # the stalled call itself ran as it was
+    threads_inside(1.5 * threads.STALL_SECONDS)  # a hiccup
+    assert threads_inside() == 2
+    assert stalls() == [2] * threads.STALLS  # the stalled calls themselves ran as they were
     assert [threads_inside() for _ in range(4)] == [1, 1, 1, 2] and torch.get_num_threads() == 2
-    threads_inside(1.5 * threads.STALL_SECONDS)  # again, one call after the span: six calls now
+    stalls()  # again, one call after the span: six calls now
     assert [threads_inside() for _ in range(7)] == [1] * 6 + [2]
-    for _ in range(6):  # a span without stalls, then a stall: three calls again
+    for _ in range(6):  # a span without stalls, then stalls: three calls again
         threads_inside()
-    threads_inside(1.5 * threads.STALL_SECONDS)
+    stalls()
     assert [threads_inside() for _ in range(4)] == [1, 1, 1, 2]
-    threads_inside(1.5 * threads.STALL_SECONDS, work=threads.TORCH_OPERATION_GRAIN)
+    stalls(work=threads.TORCH_OPERATION_GRAIN)
     assert threads_inside(work=threads.TORCH_OPERATION_GRAIN) == 2 and threads_inside() == 2
 
 

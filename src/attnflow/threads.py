@@ -21,8 +21,8 @@ The kernels sum in a fixed order, so the thread count never changes a result.
 
 PyTorch's intra-op threads follow the same tuner for blocks of tensor operations of at least 2 TORCH_GRAIN
 elements (`kernel_threads(library="torch")`, `torch_block`). Below that the tuner's measurements cost more than
-they save, and a stall guard watches instead (`_StallGuard`): after a call that took STALL_SECONDS, the next
-STALL_CALLS calls run on one thread.
+they save, and a stall guard watches instead (`_StallGuard`): after STALLS calls in a row that took
+STALL_SECONDS each, the next STALL_CALLS calls run on one thread.
 
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
 otherwise, with OMP_WAIT_POLICY=passive unless that is set: idle OpenMP workers then sleep instead of spinning.
@@ -54,7 +54,8 @@ WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
 MAX_BACKOFF = 64  # the span on a choice that keeps winning doubles up to this factor
 STALL_SECONDS = 0.005  # a call of PyTorch work too small for the tuner that took this long waited for a thread
-STALL_CALLS = 1000  # calls on one thread after such a stall (doubling while stalls recur, up to MAX_BACKOFF times)
+STALLS = 3  # such calls in a row: a stalled pool, not a hiccup of the machine
+STALL_CALLS = 1000  # calls on one thread after them (doubling while stalls recur, up to MAX_BACKOFF times)
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -217,14 +218,15 @@ def torch_block(work: int, kernel: str):
 
 class _StallGuard(threading.local):
     """torch's threads for PyTorch work too small for the tuner (below 2 TORCH_GRAIN elements its measurements cost
-    more than they save): as they are, until a call takes STALL_SECONDS; the next STALL_CALLS calls (from this
-    thread) then run on one thread, a span that doubles (up to MAX_BACKOFF times) while stalls recur within the
-    span after it. Measured on the 2-core machine with both cores kept busy by other processes: torch's two
+    more than they save): as they are, until STALLS calls in a row take STALL_SECONDS each (one slow call is a
+    hiccup of the machine, not a stalled pool); the next STALL_CALLS calls (from this thread) then run on one
+    thread, a span that doubles (up to MAX_BACKOFF times) while stalls recur within the span after it. Measured on the 2-core machine with both cores kept busy by other processes: torch's two
     threads took ~20 ms per dense velocity of 200 tokens (~70 µs otherwise), call after call for seconds, in one
     of twelve runs of 2000 calls; the guard costs ~1 µs per call."""
 
     def __init__(self):
-        self.left, self.span, self.clean = 0, STALL_CALLS, STALL_CALLS  # clean: calls without a stall since the last
+        self.left, self.span, self.stalls = 0, STALL_CALLS, 0
+        self.clean = STALL_CALLS  # calls on torch's threads without a stall since the last span
         self.previous, self.start = None, 0.0
 
     def __enter__(self) -> None:
@@ -243,12 +245,13 @@ class _StallGuard(threading.local):
         if self.previous is not None:
             import torch
             torch.set_num_threads(self.previous)
-        elif seconds >= STALL_SECONDS:
-            self.span = min(2 * self.span, MAX_BACKOFF * STALL_CALLS) if self.clean < self.span else STALL_CALLS
-            # (a stall within a span of the last one: a longer span)
-            self.left, self.clean = self.span, 0
+        elif seconds < STALL_SECONDS:
+            self.stalls, self.clean = 0, self.clean + 1
         else:
-            self.clean += 1
+            self.stalls += 1
+            if self.stalls == STALLS:  # stalled again within a span of calls after the last time: a longer span
+                self.span = min(2 * self.span, MAX_BACKOFF * STALL_CALLS) if self.clean < self.span else STALL_CALLS
+                self.left, self.clean, self.stalls = self.span, 0, 0
         return False
 
 
