@@ -324,10 +324,46 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
     i0 + sum_k b_k (Re P_k cos k theta_i + Im P_k sin k theta_i) / (i + 1)."""
     count = w.shape[0]
     cos1, sin1, c, s, num, den = _lane_buffers()
+    cos_q, sin_q = np.empty((SWEEP, LANES)), np.empty((SWEEP, LANES))  # harmonics k+q of a sweep, per lane
+    seen_re, seen_im = np.zeros((SWEEP, LANES)), np.zeros((SWEEP, LANES))  # their prefix sums P_{k+q}, per lane
     for first in range(start, stop, LANES):
         last = min(first + LANES, stop)
         _start_lanes(theta, first, last, cos1, sin1, c, s, num, den, 0.0)
-        for k in range(count):
+        k = 0
+        while k + SWEEP <= count:  # SWEEP modes per pass through the tokens: their prefix sums are independent chains
+            w0, w1, w2, w3, b0, b1, b2, b3 = w[k], w[k + 1], w[k + 2], w[k + 3], b[k], b[k + 1], b[k + 2], b[k + 3]
+            re0, re1, re2, re3 = prefix_re[k], prefix_re[k + 1], prefix_re[k + 2], prefix_re[k + 3]
+            im0, im1, im2, im3 = prefix_im[k], prefix_im[k + 1], prefix_im[k + 2], prefix_im[k + 3]
+            for j in range(LANES):  # the SWEEP modes' harmonics of every lane (SIMD)
+                c0, s0, x, y = c[j], s[j], cos1[j], sin1[j]
+                c1, s1 = _rotate(c0, s0, x, y)
+                c2, s2 = _rotate(c1, s1, x, y)
+                c3, s3 = _rotate(c2, s2, x, y)
+                cos_q[0, j], sin_q[0, j], cos_q[1, j], sin_q[1, j] = c0, s0, c1, s1
+                cos_q[2, j], sin_q[2, j], cos_q[3, j], sin_q[3, j] = c2, s2, c3, s3
+                c[j], s[j] = _rotate(c3, s3, x, y)
+            for j in range(last - first):  # the prefix sums, in token order: SWEEP independent chains
+                re0, im0 = re0 + cos_q[0, j], im0 + sin_q[0, j]
+                re1, im1 = re1 + cos_q[1, j], im1 + sin_q[1, j]
+                re2, im2 = re2 + cos_q[2, j], im2 + sin_q[2, j]
+                re3, im3 = re3 + cos_q[3, j], im3 + sin_q[3, j]
+                seen_re[0, j], seen_im[0, j], seen_re[1, j], seen_im[1, j] = re0, im0, re1, im1
+                seen_re[2, j], seen_im[2, j], seen_re[3, j], seen_im[3, j] = re2, im2, re3, im3
+            for j in range(LANES):  # the numerators (SIMD), the modes in order as one at a time below
+                total = num[j] + w0 * (seen_im[0, j] * cos_q[0, j] - seen_re[0, j] * sin_q[0, j])
+                total += w1 * (seen_im[1, j] * cos_q[1, j] - seen_re[1, j] * sin_q[1, j])
+                total += w2 * (seen_im[2, j] * cos_q[2, j] - seen_re[2, j] * sin_q[2, j])
+                num[j] = total + w3 * (seen_im[3, j] * cos_q[3, j] - seen_re[3, j] * sin_q[3, j])
+            if sa:
+                for j in range(LANES):
+                    total = den[j] + b0 * (seen_re[0, j] * cos_q[0, j] + seen_im[0, j] * sin_q[0, j])
+                    total += b1 * (seen_re[1, j] * cos_q[1, j] + seen_im[1, j] * sin_q[1, j])
+                    total += b2 * (seen_re[2, j] * cos_q[2, j] + seen_im[2, j] * sin_q[2, j])
+                    den[j] = total + b3 * (seen_re[3, j] * cos_q[3, j] + seen_im[3, j] * sin_q[3, j])
+            prefix_re[k], prefix_re[k + 1], prefix_re[k + 2], prefix_re[k + 3] = re0, re1, re2, re3
+            prefix_im[k], prefix_im[k + 1], prefix_im[k + 2], prefix_im[k + 3] = im0, im1, im2, im3
+            k += SWEEP
+        while k < count:
             wk, bk = w[k], b[k]
             p_re, p_im = prefix_re[k], prefix_im[k]
             for j in range(last - first):  # the prefix sum runs through the lanes in token order
@@ -342,6 +378,7 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
                 cj, sj = c[j], s[j]
                 c[j] = cj * cos1[j] - sj * sin1[j]
                 s[j] = sj * cos1[j] + cj * sin1[j]
+            k += 1
         for j in range(last - first):
             seen = first + j + 1
             _store(out, first + j, num[j] / (i0 * seen + den[j]) if sa else num[j] / seen, cos1[j], sin1[j])
