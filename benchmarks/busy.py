@@ -7,8 +7,8 @@ means) of repeated runs:
    (`circle.torch_angular_velocity`, the path before the kernel) with torch's default threads and with 1;
 2. the kernel on 2 threads under each Numba threading layer (one subprocess per layer);
 3. the paper's run (beta = 5, n = 2e4, T = 0.6, Euler dt = 1e-4, `attnflow.simulate` whole, observables
-   every 1e-3): as it is (compiled blocks of steps, `interaction/circle_steps.py`), on one thread, and on the
-   PyTorch path one step at a time over its first BASELINE_STEPS steps (scaled to 6000);
+   every 1e-3): as it is (compiled blocks of steps, `interaction/circle_steps.py`), on one and on two threads
+   always, and on the PyTorch path one step at a time over its first BASELINE_STEPS steps (scaled to 6000);
 4. the ceiling: what any program gets from this machine under the same load. A loop of pure arithmetic that
    two threads split perfectly (`ceiling_work`, about CEILING_SECONDS of one thread's work per call: its threads
    meet at the start and end of a call only), on one thread and on two, quiet and busy. Against two busy loops
@@ -125,8 +125,10 @@ def patched(owner, name: str, value):
 
 def paper_runs() -> dict[str, float]:
     times = {"attnflow.simulate (default threads)": float(np.median([paper_run() for _ in range(RUNS)]))}
-    with environment(threads.ENVIRONMENT, "1"):
-        times["attnflow.simulate, ATTNFLOW_NUM_THREADS=1"] = float(np.median([paper_run() for _ in range(RUNS)]))
+    for count in (1, 2):
+        with environment(threads.ENVIRONMENT, str(count)):
+            times[f"attnflow.simulate, ATTNFLOW_NUM_THREADS={count}"] = float(np.median([paper_run()
+                                                                                     for _ in range(RUNS)]))
     with patched(circle, "angular_velocity", circle.torch_angular_velocity), \
             patched(CircleFlow, "advance", lambda self, theta, steps, method: None):
         times["PyTorch path, one step at a time"] = paper_run(BASELINE_STEPS)
@@ -224,6 +226,7 @@ def main() -> None:
         print(f"| {name}{note} | {quiet_runs[name]:.2f} s | {loaded_runs[name]:.2f} s | "
               f"{loaded_runs[name] / quiet_runs[name]:.1f} |")
     scaling = quiet_ceiling[1][0] / quiet_ceiling[2][0]
+    paper_two = "attnflow.simulate, ATTNFLOW_NUM_THREADS=2"
     print(f"\n### The ceiling: a perfectly parallel loop ({CEILING_SECONDS * 1e3:.0f} ms of one thread's work per call; "
           "its threads meet at the start and end of each call only)\n")
     print("| threads | quiet median (mean) | busy median (mean) | busy / quiet |\n|---|---|---|---|")
@@ -236,7 +239,11 @@ def main() -> None:
           f"and one thread alone {quiet_ceiling[1][0] / loaded_ceiling[1][0]:.2f}. A run whose two threads are S "
           "times faster than one, quiet, is then at least S / "
           f"{quiet_ceiling[1][0] / loaded_ceiling[2][0]:.2f} times slower busy than quiet on two threads and S / "
-          f"{quiet_ceiling[1][0] / loaded_ceiling[1][0]:.2f} on one.\n")
+          f"{quiet_ceiling[1][0] / loaded_ceiling[1][0]:.2f} on one. The paper run's two threads are "
+          f"{quiet_runs['attnflow.simulate, ATTNFLOW_NUM_THREADS=1'] / quiet_runs[paper_two]:.2f} times faster "
+          "than one, quiet; busy they get "
+          f"{quiet_runs['attnflow.simulate, ATTNFLOW_NUM_THREADS=1'] / loaded_runs[paper_two]:.2f} of a core (two "
+          "parallel regions per step, 12000 in the run).\n")
 
 
 if __name__ == "__main__":
