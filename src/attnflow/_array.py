@@ -20,10 +20,8 @@ def all_finite(tensor: torch.Tensor) -> bool:
     max |t| (amax propagates NaN). CPU float32/float64 tensors large enough for PyTorch to sum them in parallel are
     summed by NumPy, on one thread: PyTorch's reduction waited up to ~20 ms for a descheduled thread on a busy
     machine (benchmarks/particles.py)."""
-    if tensor.numel() == 0:
-        return True
-    if tensor.device.type == "cpu" and tensor.dtype in (torch.float64, torch.float32) and \
-            tensor.numel() >= TORCH_OPERATION_GRAIN:
+    if tensor.numel() >= TORCH_OPERATION_GRAIN and tensor.device.type == "cpu" and \
+            tensor.dtype in (torch.float64, torch.float32):  # (an empty tensor sums to 0 below)
         values = tensor.detach().numpy()
         return math.isfinite(float(values.sum())) or bool(np.isfinite(values).all())
     return math.isfinite(float(tensor.sum())) or math.isfinite(float(tensor.abs().amax()))
