@@ -25,15 +25,12 @@ they save, and a stall guard watches instead (`_StallGuard`): after STALLS calls
 STALL_SECONDS each, the next STALL_CALLS calls run on one thread.
 
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
-otherwise, with OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=SPIN_COUNT unless those are set: an idle OpenMP
-worker spins ~30 µs and then sleeps. Measured on the 2-core machine (one circle velocity, n = 2e4, 2 threads;
-benchmarks/RESULTS.md, "busy"): OpenMP 0.42 ms quiet against 0.65 ms on one thread, workqueue 1.07 ms (its
-region start costs more than the pass); with both cores kept busy by other processes, OpenMP's default spinning
-(~3 ms) waits take 24 ms, passive waiting 0.44 ms. The short spin keeps a worker on its core through the few
-microseconds between the regions of a time step instead of sleeping and queueing for a core again: busy, the
-paper's run on two threads took 6.5 s with it against 10.8 s without (4 to 27 s over runs), the same 2.4-2.8 s
-quiet; 10^4 spins were slower again. (The variables are read when Numba first starts its OpenMP runtime, after
-PyTorch has started its own, and are seen by subprocesses.) Regions are entered under a lock (workqueue does not allow two at once), and a thread
+otherwise, with OMP_WAIT_POLICY=passive unless that is set: idle OpenMP workers then sleep instead of spinning.
+Measured on the 2-core machine (one circle velocity, n = 2e4, 2 threads; benchmarks/RESULTS.md, "busy"):
+OpenMP 0.42 ms quiet against 0.65 ms on one thread, workqueue 1.07 ms (its region start costs more than the
+pass); with both cores kept busy by other processes, OpenMP's default spinning waits take 24 ms, passive
+waiting 0.44 ms. (The environment variable is read when Numba first starts its OpenMP runtime, and is seen
+by subprocesses.) Regions are entered under a lock (workqueue does not allow two at once), and a thread
 that finds it taken runs serially.
 """
 
@@ -56,14 +53,12 @@ WINDOW = 16  # calls per measurement of one choice (at most)
 WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
 MAX_BACKOFF = 64  # the span on a choice that keeps winning doubles up to this factor
-SPIN_COUNT = 3000  # GNU OpenMP's spins (~30 µs) before an idle worker sleeps (module docstring)
 STALL_SECONDS = 0.005  # a call of PyTorch work too small for the tuner that took this long waited for a thread
 STALLS = 3  # such calls in a row: a stalled pool, not a hiccup of the machine
 STALL_CALLS = 1000  # calls on one thread after them (doubling while stalls recur, up to MAX_BACKOFF times)
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 
 _region = threading.Lock()
