@@ -25,13 +25,15 @@ they save, and a stall guard watches instead (`_StallGuard`): after STALLS calls
 STALL_SECONDS each, the next STALL_CALLS calls run on one thread.
 
 Numba's threading layer is OpenMP where it is available (else workqueue), unless NUMBA_THREADING_LAYER says
-otherwise, with OMP_WAIT_POLICY=passive unless that is set: idle OpenMP workers then sleep instead of spinning.
-Measured on the 2-core machine (one circle velocity, n = 2e4, 2 threads; benchmarks/RESULTS.md, "busy"):
-OpenMP 0.42 ms quiet against 0.65 ms on one thread, workqueue 1.07 ms (its region start costs more than the
-pass); with both cores kept busy by other processes, OpenMP's default spinning waits take 24 ms, passive
-waiting 0.44 ms. (The environment variable is read when Numba first starts its OpenMP runtime, and is seen
-by subprocesses.) Regions are entered under a lock (workqueue does not allow two at once), and a thread
-that finds it taken runs serially.
+otherwise. Its parallel regions run on PyTorch's OpenMP runtime: torch loads its libgomp with global symbols and
+Numba's OpenMP pool binds to it (seen with LD_DEBUG=bindings), so the two share one pool of threads, with the wait
+policy that runtime read when torch was imported (GNU OpenMP's default: an idle worker spins ~3 ms, then sleeps).
+OMP_WAIT_POLICY set later changes nothing in this process; read by a subprocess before it imports torch,
+"passive" made the circle kernel 1.7x slower quiet (0.55 against 0.32 ms, n = 2e4, 2 threads) and a dense
+velocity of 200 tokens 5x slower (353 against 64 µs), so attnflow leaves the wait policy to the user. Measured on
+the 2-core machine (benchmarks/RESULTS.md, "busy"): OpenMP 0.32 ms quiet against 0.57 ms on one thread,
+workqueue 0.80-0.88 ms (its region start costs more than the pass). Regions are entered under a lock
+(workqueue does not allow two at once), and a thread that finds it taken runs serially.
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ STALLS = 3  # such calls in a row: a stalled pool, not a hiccup of the machine
 STALL_CALLS = 1000  # calls on one thread after them (doubling while stalls recur, up to MAX_BACKOFF times)
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
 
 _region = threading.Lock()
