@@ -225,8 +225,24 @@ def test_the_tuner_drops_a_parallel_choice_that_stalls():
     measure(tuner, parallel_seconds=0.5e-4)  # quiet windows: 2 threads twice as fast
     assert tuner.choose(2) == (2, False)
     for _ in range(3):  # then every call stalls
-        tuner.watch(2, 1000, 4e-3)
+        tuner.exploit(2, 1000, 4e-3)
     assert tuner.choose(2) == (1, False)
+
+
+def test_a_span_of_long_calls_ends_after_its_time():
+    """A kept choice is measured again once the calls of its span took SPAN_SECONDS (times the backoff), before its
+    EXPLOIT * WINDOW calls are spent: with long calls (a million tokens, a block of steps) a machine that became
+    quiet again is followed within seconds, not thousands of calls later."""
+    tuner = threads._Tuner()
+    call_seconds = 0.3 * threads.SPAN_SECONDS
+    for backoff in (1, 2, 4):  # busy windows: one thread kept, for twice as long each time
+        measure(tuner, parallel_seconds=1.0, serial_seconds=0.1)
+        assert tuner.backoff == backoff and tuner.left == threads.EXPLOIT * threads.WINDOW * backoff
+        calls = 0
+        while tuner.choose(2) == (1, False):
+            tuner.exploit(1, 1000, call_seconds)
+            calls += 1
+        assert calls == math.ceil(backoff * threads.SPAN_SECONDS / call_seconds - 1e-9)
 
 
 def test_one_blas_thread_limits_numpys_blas_inside_the_block_only():

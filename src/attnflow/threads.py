@@ -9,9 +9,9 @@ per circle velocity made one evaluation 11x slower with two threads than with on
 * otherwise the count is chosen by measurement, per calling thread: the kernel runs on one thread and then
   on `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are
   spent: one long call, such as a compiled block of time steps, is a window by itself); the faster per unit
-  of work is kept for the next EXPLOIT * WINDOW calls (the first call of each choice, which may load compiled code
-  or start a thread pool, is not counted), a span that doubles (up to MAX_BACKOFF times) each
-  time the same choice wins again, then both are measured again. The calls on a kept parallel choice are
+  of work is kept for the next EXPLOIT * WINDOW calls or SPAN_SECONDS of them, whichever ends first (the first
+  call of each choice, which may load compiled code or start a thread pool, is not counted), a span that doubles
+  (up to MAX_BACKOFF times) each time the same choice wins again, then both are measured again. The calls on a kept parallel choice are
   timed too: once they cost more than one thread did, one thread is kept for the rest of the span. A machine
   that becomes busy (or quiet) is followed, and the default is never slower than one thread by more than the
   measuring windows of the slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing
@@ -55,6 +55,7 @@ WINDOW = 16  # calls per measurement of one choice (at most)
 WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
 MAX_BACKOFF = 64  # the span on a choice that keeps winning doubles up to this factor
+SPAN_SECONDS = 1.0  # a span also ends once its calls took this long (times the backoff)
 STALL_SECONDS = 0.005  # a call of PyTorch work too small for the tuner that took this long waited for a thread
 STALLS = 3  # such calls in a row: a stalled pool, not a hiccup of the machine
 STALL_CALLS = 1000  # calls on one thread after them (doubling while stalls recur, up to MAX_BACKOFF times)
@@ -76,6 +77,7 @@ class _Tuner:
         self.left = 0  # calls left on the faster choice before the next measurement
         self.winner, self.backoff = None, 1
         self.kept = [0.0, 0]  # seconds and work of the calls on the kept parallel choice in this span
+        self.spent = 0.0  # seconds of all the calls in this span
         self.warm = set()  # the choices called at least once: a first call (compiled code loaded, a thread pool
         # started: 12 ms against 0.6 ms for a block of two circle steps) is not a measurement
 
@@ -106,12 +108,19 @@ class _Tuner:
         winner = count if self.cost[count] < self.cost[1] else 1
         self.backoff = min(2 * self.backoff, MAX_BACKOFF) if winner == self.winner else 1
         self.winner, self.measuring, self.left = winner, None, EXPLOIT * WINDOW * self.backoff
-        self.kept = [0.0, 0]
+        self.kept, self.spent = [0.0, 0], 0.0
 
-    def watch(self, count: int, work: int, seconds: float) -> None:
-        """Add a call on the kept parallel choice: once its calls so far (at least WINDOW_SECONDS of them) cost
-        more per unit work than one thread did, one thread is kept instead for the rest of the span (a machine
-        that became busy, or a window that missed the stalls of a descheduled thread)."""
+    def exploit(self, count: int, work: int, seconds: float) -> None:
+        """Add a call of the span: the span ends once its calls took SPAN_SECONDS times the backoff (long calls: a
+        machine that became quiet again is followed within that time, not thousands of calls later). On the kept
+        parallel choice, once its calls so far (at least WINDOW_SECONDS of them) cost more per unit work than one
+        thread did, one thread is kept instead for the rest of the span (a machine that became busy, or a window
+        that missed the stalls of a descheduled thread)."""
+        self.spent += seconds
+        if self.spent >= SPAN_SECONDS * self.backoff:
+            self.left = 0
+        if count == 1:
+            return
         self.kept = [self.kept[0] + seconds, self.kept[1] + work]
         if self.kept[0] >= WINDOW_SECONDS and self.kept[0] / max(self.kept[1], 1) > self.cost.get(1, math.inf):
             self.cost[count], self.winner, self.backoff = self.kept[0] / max(self.kept[1], 1), 1, 1
@@ -182,7 +191,7 @@ class _KernelThreads:
         self.locked = count > 1 and _region.acquire(blocking=False)
         if count > 1 and not self.locked:  # another thread is inside a parallel region: this call runs serially
             count, self.measuring = 1, False
-        self.tuned = self.measuring or (count > 1 and fixed is None)  # a measurement, or a kept parallel choice
+        self.tuned = fixed is None and parallel > 1  # the tuner chose (a measurement, or a call of its span)
         self.previous = torch.get_num_threads() if self.library == "torch" and parallel > 1 else None
         if self.previous == count:  # torch.set_num_threads restarts its pool even to the same count (~20 µs)
             self.previous = None
@@ -196,8 +205,8 @@ class _KernelThreads:
     def __exit__(self, kind, error, trace) -> bool:
         try:
             if kind is None and self.tuned:
-                (self.tuner.record if self.measuring else self.tuner.watch)(self.count, self.work,
-                                                                            time.perf_counter() - self.start)
+                (self.tuner.record if self.measuring else self.tuner.exploit)(self.count, self.work,
+                                                                              time.perf_counter() - self.start)
         finally:
             if self.previous is not None:
                 import torch
