@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -25,6 +26,13 @@ def all_finite(tensor: torch.Tensor) -> bool:
         values = tensor.detach().numpy()
         return math.isfinite(float(values.sum())) or bool(np.isfinite(values).all())
     return math.isfinite(float(tensor.sum())) or math.isfinite(float(tensor.abs().amax()))
+
+
+@functools.lru_cache(maxsize=None)
+def float_range(dtype: torch.dtype) -> tuple[float, float, str]:
+    """(the largest number, its log, the name) of a float dtype: read on every velocity (a hot path), so kept."""
+    largest = torch.finfo(dtype).max
+    return largest, math.log(largest), str(dtype).replace("torch.", "")
 
 
 def resolve_dtype(dtype) -> torch.dtype:

@@ -12,14 +12,13 @@ Tokens may come as a batch (B, n, d) of independent systems (an ensemble), with 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from .._array import all_finite, to_tensor
+from .._array import all_finite, float_range, to_tensor
 from ..errors import EngineError, NonFiniteError, ParameterError, check, check_integer
 from ..model import Model
 from ..normalization import POST
@@ -77,13 +76,6 @@ def check_tokens(model: Model, x: torch.Tensor, name: str = "x", finite: bool = 
     check(not finite or all_finite(x), name, "array with non-finite entries", "finite entries")
 
 
-@functools.lru_cache(maxsize=None)
-def _float_range(dtype: torch.dtype) -> tuple[float, float, str]:
-    """(the largest number, its log, the name) of a float dtype (`check_representable`, on every velocity)."""
-    largest = torch.finfo(dtype).max
-    return largest, math.log(largest), str(dtype).replace("torch.", "")
-
-
 def check_representable(model: Model, dtype: torch.dtype, squared: bool = False) -> None:
     """Refuse a model whose velocities cannot be represented in `dtype` (docs/science.md §1).
 
@@ -91,7 +83,7 @@ def check_representable(model: Model, dtype: torch.dtype, squared: bool = False)
     beyond the log of the largest float (half of it with `squared`, for a time integration, whose
     geodesic steps and error norms square velocities) they are refused. SA is a weighted average,
     finite at any beta, as long as beta B itself is representable."""
-    largest, log_largest, name = _float_range(dtype)
+    largest, log_largest, name = float_range(dtype)
     bound = 1.0 if model.Q is None and model.K is None else float(np.linalg.norm(
         (np.eye(model.dim) if model.K is None else model.K).T @ (np.eye(model.dim) if model.Q is None else model.Q), 2))
     value_norm = 1.0 if model.V is None else float(np.linalg.norm(model.V, 2))

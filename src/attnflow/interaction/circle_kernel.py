@@ -151,8 +151,7 @@ def _moment_task(theta, start, stop, count, out_re, out_im):
                 cj, sj = c[j], s[j]
                 re[j] += cj
                 im[j] += sj
-                c[j] = cj * cos1[j] - sj * sin1[j]
-                s[j] = sj * cos1[j] + cj * sin1[j]
+                c[j], s[j] = _rotate(cj, sj, cos1[j], sin1[j])
             k += 1
     width = LANES
     while width > 1:
@@ -268,14 +267,12 @@ def _series_task(theta, start, stop, wc, ws, ratio, dc, ds, d0, out):
                     cj, sj = c[j], s[j]
                     num[j] += wck * cj + wsk * sj
                     den[j] += dck * cj + dsk * sj
-                    c[j] = cj * cos1[j] - sj * sin1[j]
-                    s[j] = sj * cos1[j] + cj * sin1[j]
+                    c[j], s[j] = _rotate(cj, sj, cos1[j], sin1[j])
             else:
                 for j in range(LANES):
                     cj, sj = c[j], s[j]
                     num[j] += wck * cj + wsk * sj
-                    c[j] = cj * cos1[j] - sj * sin1[j]
-                    s[j] = sj * cos1[j] + cj * sin1[j]
+                    c[j], s[j] = _rotate(cj, sj, cos1[j], sin1[j])
             k += 1
         for j in range(last - first):
             _store(out, first + j, num[j] / den[j] if ratio else num[j], cos1[j], sin1[j])
@@ -375,9 +372,7 @@ def _causal_series_task(theta, start, stop, prefix_re, prefix_im, w, b, i0, sa, 
                     den[j] += bk * (p_re * cj + p_im * sj)
             prefix_re[k], prefix_im[k] = p_re, p_im
             for j in range(LANES):
-                cj, sj = c[j], s[j]
-                c[j] = cj * cos1[j] - sj * sin1[j]
-                s[j] = sj * cos1[j] + cj * sin1[j]
+                c[j], s[j] = _rotate(c[j], s[j], cos1[j], sin1[j])
             k += 1
         for j in range(last - first):
             seen = first + j + 1

@@ -34,7 +34,6 @@ and within 1e-13 of them in row blocks. A block of weights spans systems x rows,
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 
 import numpy as np
@@ -42,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import threads
+from .._array import float_range
 from ..errors import ParameterError, check, check_real
 
 DEFAULT_MEMORY_BUDGET = 2**28  # bytes of attention weights per block (256 MiB)
@@ -146,7 +146,7 @@ def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
     systems alone (a batch subtracts the 0 that a single system skips)."""
     systems = keys.shape[0]
     betas = [beta] * systems if isinstance(beta, float) else beta.flatten().tolist()
-    unshifted = _unshifted_limit(keys.dtype)
+    unshifted = UNSHIFTED * float_range(keys.dtype)[1]
     if unit:
         low = high = [1.0] * systems
     else:
@@ -160,12 +160,6 @@ def system_shifts(beta, keys: torch.Tensor, unit: bool = False):
         return None
     growths = [math.exp(shift) if shift < LARGEST_EXPONENT else math.inf for shift in shifts]  # as torch.exp
     return (shifts[0], growths[0]) if systems == 1 else _as_columns(keys, shifts, growths)
-
-
-@functools.lru_cache(maxsize=None)
-def _unshifted_limit(dtype: torch.dtype) -> float:
-    """UNSHIFTED times the log of dtype's largest number: the largest beta max|x|^2 left unshifted."""
-    return UNSHIFTED * math.log(torch.finfo(dtype).max)
 
 
 def _extremes(values: torch.Tensor) -> tuple[list[float], list[float]]:
