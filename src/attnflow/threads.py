@@ -6,17 +6,17 @@ per circle velocity made one evaluation 11x slower with two threads than with on
 
 * `ATTNFLOW_NUM_THREADS=k` in the environment: always k threads (the user's override);
 * work below GRAIN per thread (token-modes, ~0.05 ms of one pass): one thread, no parallel region;
-* otherwise the count is chosen by measurement, per calling thread: the kernel runs on one thread and then
-  on `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are
-  spent: one long call, such as a compiled block of time steps, is a window by itself); the faster per unit
-  of work is kept for the next EXPLOIT * WINDOW calls or SPAN_SECONDS of them, whichever ends first (the first
-  call of each choice, which may load compiled code or start a thread pool, is not counted), a span that doubles
-  (up to MAX_BACKOFF times) each time the same choice wins again, then both are measured again. The calls on a kept parallel choice are
-  timed too: once they cost more than one thread did, one thread is kept for the rest of the span. A machine
-  that becomes busy (or quiet) is followed, and the default is never slower than one thread by more than the
-  measuring windows of the slower choice: at most WINDOW_SECONDS or one call each, ever rarer while nothing
-  changes. A caller whose work divides (a block of time steps, `circle_steps`) makes a call that measures the
-  parallel choice short (`probing`): on a busy machine one parallel call can take ten times one thread's.
+* otherwise the count is chosen by measurement, per calling thread: the kernel runs on one thread and then on
+  `min(cores, work / GRAIN)` threads for a window each (WINDOW calls, or fewer once WINDOW_SECONDS are spent: one
+  long call, such as a compiled block of time steps, is a window by itself); the faster per unit of work is kept
+  for the next EXPLOIT * WINDOW calls or SPAN_SECONDS of them, whichever ends first (the first call of each
+  choice, which may load compiled code or start a thread pool, is not counted), a span that doubles (up to
+  MAX_BACKOFF times) each time the same choice wins again, then both are measured again. The calls on a kept
+  parallel choice are timed too: once they cost more than one thread did, one thread is kept for the rest of the
+  span. A machine that becomes busy (or quiet) is followed, and the default is never slower than one thread by
+  more than the measuring windows of the slower choice: at most WINDOW_SECONDS or one call each, ever rarer while
+  nothing changes. A caller whose work divides (a block of time steps, `circle_steps`) makes a call that measures
+  the parallel choice short (`probing`): on a busy machine one parallel call can take ten times one thread's.
 The kernels sum in a fixed order, so the thread count never changes a result.
 
 PyTorch's intra-op threads follow the same tuner for blocks of tensor operations of at least 2 TORCH_GRAIN
@@ -50,7 +50,8 @@ ENVIRONMENT = "ATTNFLOW_NUM_THREADS"
 GRAIN = 100_000  # token-modes per thread below which one thread is used
 TORCH_OPERATION_GRAIN = 2**15  # elements below which PyTorch runs an operation on one thread (at::internal::GRAIN_SIZE)
 TORCH_GRAIN = 2**17  # the same for a block of PyTorch operations, in its elements: below ~0.3 ms of work the
-# tuner costs more than it can save (n = 200, d = 3: 63 -> 75-89 µs per af.velocity), and the stall guard watches instead
+# tuner costs more than it can save (n = 200, d = 3: 63 -> 75-89 µs per af.velocity); the stall guard watches
+# instead
 WINDOW = 16  # calls per measurement of one choice (at most)
 WINDOW_SECONDS = 0.005  # a measuring window ends once its calls took this long
 EXPLOIT = 8  # windows on the faster choice between measurements, before backing off
@@ -227,12 +228,13 @@ def torch_block(work: int, kernel: str):
 
 
 class _StallGuard(threading.local):
-    """torch's threads for PyTorch work too small for the tuner (below 2 TORCH_GRAIN elements its measurements cost
-    more than they save): as they are, until STALLS calls in a row take STALL_SECONDS each (one slow call is a
-    hiccup of the machine, not a stalled pool); the next STALL_CALLS calls (from this thread) then run on one
-    thread, a span that doubles (up to MAX_BACKOFF times) while stalls recur within the span after it. Measured on the 2-core machine with both cores kept busy by other processes: torch's two
-    threads took ~20 ms per dense velocity of 200 tokens (~70 µs otherwise), call after call for seconds, in one
-    of twelve runs of 2000 calls; the guard costs ~1 µs per call. One per calling thread; its blocks do not nest."""
+    """torch's threads for PyTorch work too small for the tuner (below 2 TORCH_GRAIN elements its measurements cost more
+    than they save): as they are, until STALLS calls in a row take STALL_SECONDS each (one slow call is a hiccup of
+    the machine, not a stalled pool); the next STALL_CALLS calls (from this thread) then run on one thread, a span
+    that doubles (up to MAX_BACKOFF times) while stalls recur within the span after it. Measured on the 2-core
+    machine with both cores kept busy by other processes: torch's two threads took ~20 ms per dense velocity of 200
+    tokens (~70 µs otherwise), call after call for seconds, in one of twelve runs of 2000 calls; the guard costs ~1
+    µs per call. One per calling thread; its blocks do not nest."""
 
     def __init__(self):
         self.left, self.span, self.stalls = 0, STALL_CALLS, 0
